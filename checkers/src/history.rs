@@ -1,0 +1,208 @@
+//! A history: the ops of one test in the order they were recorded, and the
+//! pairing of each client invocation with its completion.
+//!
+//! Jepsen semantics: every client op has an `invoke` and at most one
+//! completion by the same process. `ok` happened, `fail` did not, `info` is
+//! indeterminate; an invoke with no completion counts as `info`. Nemesis ops
+//! are kept in the history but are not paired.
+
+use crate::error::HistoryError;
+use crate::op::{Op, OpType, Process};
+use std::collections::HashMap;
+
+/// The ops of one test, in recorded (completion) order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    ops: Vec<Op>,
+    lines: Vec<u32>,
+}
+
+/// A client operation: its invocation and, if any, its completion, as
+/// positions in the history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pair {
+    /// Position of the `invoke` event.
+    pub invoke: usize,
+    /// Position of the `ok`/`fail`/`info` event, or `None` if the op never
+    /// completed.
+    pub completion: Option<usize>,
+}
+
+impl Pair {
+    /// The outcome: the completion's type, or `Info` when there is none.
+    pub fn outcome(&self, history: &History) -> OpType {
+        self.completion
+            .map_or(OpType::Info, |c| history.ops[c].kind)
+    }
+}
+
+impl History {
+    /// A history of `ops`; each op's `index` is set to its position.
+    pub fn new(mut ops: Vec<Op>) -> History {
+        for (i, op) in ops.iter_mut().enumerate() {
+            op.index = i as u64;
+        }
+        History {
+            ops,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Like [`History::new`], remembering the source line of each op so that
+    /// errors can point into the file.
+    pub fn with_lines(ops: Vec<Op>, lines: Vec<u32>) -> History {
+        debug_assert_eq!(ops.len(), lines.len());
+        let mut h = History::new(ops);
+        h.lines = lines;
+        h
+    }
+
+    /// All ops, in order.
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    /// Number of ops.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// True if there are no ops.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The 1-based source line of op `index`, when known.
+    pub fn line_of(&self, index: usize) -> Option<usize> {
+        self.lines.get(index).map(|&l| l as usize)
+    }
+
+    /// Pairs every client invocation with its completion, in invocation
+    /// order. Nemesis ops are skipped.
+    ///
+    /// Errors on a completion with no pending invocation by its process, a
+    /// completion whose `f` differs from its invocation's, and a process
+    /// that invokes while its previous op is still pending.
+    pub fn pairs(&self) -> Result<Vec<Pair>, HistoryError> {
+        let mut pending: HashMap<u64, usize> = HashMap::new();
+        let mut pairs: Vec<Pair> = Vec::new();
+        // Position in `pairs` of each invocation, to fill in completions.
+        let mut slot: Vec<u32> = vec![u32::MAX; self.ops.len()];
+        for (i, op) in self.ops.iter().enumerate() {
+            let Process::Client(p) = op.process else {
+                continue;
+            };
+            if op.kind == OpType::Invoke {
+                if let Some(&j) = pending.get(&p) {
+                    return Err(HistoryError {
+                        index: i,
+                        message: format!(
+                            "process {p} invokes again while its op {j} is still pending \
+                             (a process runs one op at a time; after an :info it must \
+                             continue under a new process id)"
+                        ),
+                    });
+                }
+                pending.insert(p, i);
+                slot[i] = pairs.len() as u32;
+                pairs.push(Pair {
+                    invoke: i,
+                    completion: None,
+                });
+                continue;
+            }
+            let Some(j) = pending.remove(&p) else {
+                return Err(HistoryError {
+                    index: i,
+                    message: format!(
+                        "process {p} completes :{} :{} but has no pending invocation",
+                        op.kind.as_str(),
+                        op.f
+                    ),
+                });
+            };
+            if self.ops[j].f != op.f {
+                return Err(HistoryError {
+                    index: i,
+                    message: format!(
+                        "completion :{} of process {p} does not match its invocation :{} (op {j})",
+                        op.f, self.ops[j].f
+                    ),
+                });
+            }
+            pairs[slot[j] as usize].completion = Some(i);
+        }
+        Ok(pairs)
+    }
+}
+
+impl From<Vec<Op>> for History {
+    fn from(ops: Vec<Op>) -> History {
+        History::new(ops)
+    }
+}
+
+impl std::ops::Index<usize> for History {
+    type Output = Op;
+    fn index(&self, i: usize) -> &Op {
+        &self.ops[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn op(p: u64, kind: OpType, f: &str, v: serde_json::Value) -> Op {
+        Op::new(0, Process::Client(p), kind, f, v)
+    }
+
+    #[test]
+    fn pairs_invokes_with_completions() {
+        let h = History::new(vec![
+            op(0, OpType::Invoke, "write", json!(1)),
+            op(1, OpType::Invoke, "read", json!(null)),
+            op(0, OpType::Ok, "write", json!(1)),
+            Op::new(0, Process::Nemesis, OpType::Info, "start", json!(null)),
+            op(2, OpType::Invoke, "cas", json!([1, 2])),
+            op(2, OpType::Info, "cas", json!([1, 2])),
+        ]);
+        let pairs = h.pairs().unwrap();
+        assert_eq!(
+            pairs,
+            vec![
+                Pair {
+                    invoke: 0,
+                    completion: Some(2)
+                },
+                Pair {
+                    invoke: 1,
+                    completion: None
+                },
+                Pair {
+                    invoke: 4,
+                    completion: Some(5)
+                },
+            ]
+        );
+        assert_eq!(pairs[1].outcome(&h), OpType::Info);
+        assert_eq!(pairs[0].outcome(&h), OpType::Ok);
+    }
+
+    #[test]
+    fn rejects_orphan_completion_and_double_invoke() {
+        let h = History::new(vec![op(0, OpType::Ok, "write", json!(1))]);
+        assert!(h.pairs().unwrap_err().message.contains("no pending"));
+        let h = History::new(vec![
+            op(0, OpType::Invoke, "write", json!(1)),
+            op(0, OpType::Invoke, "write", json!(2)),
+        ]);
+        assert_eq!(h.pairs().unwrap_err().index, 1);
+        let h = History::new(vec![
+            op(0, OpType::Invoke, "write", json!(1)),
+            op(0, OpType::Ok, "read", json!(2)),
+        ]);
+        assert!(h.pairs().unwrap_err().message.contains("does not match"));
+    }
+}

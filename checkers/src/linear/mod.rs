@@ -1,0 +1,275 @@
+//! The linearizability checker.
+//!
+//! [`check`] decides whether a history of single-object ops could have
+//! happened in some sequential order that respects real time and the
+//! [`Model`](crate::model::Model): every op takes effect at one instant
+//! between its invocation and its completion. `fail` ops never happened;
+//! `info` ops (and invocations without completion) may take effect at any
+//! time after their invocation, or never.
+//!
+//! The history is split into independent sub-histories by
+//! [`Model::partition_key`](crate::model::Model::partition_key)
+//! (P-compositionality), which are searched in parallel with
+//! [`search`]: Wing & Gong's algorithm with Lowe's cache of configurations.
+//! A time limit and a memory limit turn a search that runs too long into an
+//! `Unknown` verdict that says how far it got.
+//!
+//! ```
+//! use faultline_checkers::{linear, model::{CasRegister, Scalar}, History, Op, OpType, Process};
+//! use serde_json::json;
+//! let op = |p, t, f: &str, v| Op::new(0, Process::Client(p), t, f, v);
+//! let h = History::new(vec![
+//!     op(0, OpType::Invoke, "write", json!(1)),
+//!     op(0, OpType::Ok, "write", json!(1)),
+//!     op(1, OpType::Invoke, "read", json!(null)),
+//!     op(1, OpType::Ok, "read", json!(2)),
+//! ]);
+//! let a = linear::check(&CasRegister::new(Scalar::Null), &h, &linear::Options::default()).unwrap();
+//! assert_eq!(a.valid, faultline_checkers::Validity::Invalid);
+//! println!("{}", a.failure.unwrap().explanation);
+//! ```
+
+mod cache;
+mod explain;
+mod hash;
+pub(crate) mod search;
+
+pub use explain::{Failure, OpSummary};
+
+use crate::error::{CheckError, ModelError};
+use crate::history::History;
+use crate::model::Model;
+use crate::op::OpType;
+use crate::verdict::Validity;
+use rayon::prelude::*;
+use search::{Budget, Call, Limit, Outcome};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Limits for one check.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Options {
+    /// Give up with `Unknown` after this long.
+    pub time_limit: Option<Duration>,
+    /// Give up with `Unknown` when the search's tables reach this many bytes.
+    pub memory_limit: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            time_limit: None,
+            memory_limit: 4 << 30,
+        }
+    }
+}
+
+impl Options {
+    /// These options with a time limit.
+    pub fn with_time_limit(mut self, limit: Option<Duration>) -> Self {
+        self.time_limit = limit;
+        self
+    }
+
+    /// These options with a memory limit in bytes.
+    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+}
+
+/// The result of a linearizability check.
+#[derive(Clone, Debug, Serialize)]
+pub struct Analysis {
+    /// `true`, `false` or `"unknown"`.
+    pub valid: Validity,
+    /// Model name.
+    pub model: String,
+    /// Client ops checked (after dropping `fail` ops and indeterminate reads).
+    pub ops: usize,
+    /// Independent sub-histories.
+    pub partitions: usize,
+    /// Distinct (linearized set, state) configurations explored.
+    pub configurations: usize,
+    /// Why the history is not linearizable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// Why the checker could not decide, and how far it got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<Incomplete>,
+}
+
+/// How far an undecided check got.
+#[derive(Clone, Debug, Serialize)]
+pub struct Incomplete {
+    /// What stopped it.
+    pub reason: String,
+    /// Sub-histories decided (all linearizable) before it stopped.
+    pub partitions_done: usize,
+    /// All sub-histories.
+    pub partitions: usize,
+    /// In the slowest undecided sub-history: the furthest history position
+    /// that some search path got past, as a fraction of its length.
+    pub progress: f64,
+}
+
+/// One independent sub-history, ready to search.
+pub(crate) struct Partition<M: Model> {
+    pub(crate) key: Option<Value>,
+    pub(crate) calls: Vec<Call<M>>,
+    /// History position of each call's invocation and completion.
+    pairs: Vec<(usize, Option<usize>)>,
+}
+
+/// Checks `history` against `model`. Errors only on input that does not
+/// fit (unpaired ops, values of the wrong shape); every verdict, including
+/// "gave up", is an [`Analysis`].
+pub fn check<M: Model>(
+    model: &M,
+    history: &History,
+    options: &Options,
+) -> Result<Analysis, CheckError> {
+    let start = Instant::now();
+    let parts = partition(model, history)?;
+    let memory_used = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let budget = Budget {
+        deadline: options.time_limit.map(|t| start + t),
+        memory_limit: options.memory_limit,
+        memory_used: &memory_used,
+        stop: &stop,
+    };
+    let reports: Vec<_> = parts
+        .par_iter()
+        .map(|p| {
+            let r = search::search(model, &p.calls, &budget);
+            if matches!(r.outcome, Outcome::NotLinearizable(_)) {
+                stop.store(true, Ordering::Relaxed);
+            }
+            r
+        })
+        .collect();
+
+    let mut analysis = Analysis {
+        valid: Validity::Valid,
+        model: model.name().to_string(),
+        ops: parts.iter().map(|p| p.calls.len()).sum(),
+        partitions: parts.len(),
+        configurations: reports.iter().map(|r| r.configurations).sum(),
+        failure: None,
+        unknown: None,
+    };
+    let mut worst: Option<(Limit, f64)> = None;
+    let mut done = 0;
+    for (p, r) in parts.iter().zip(&reports) {
+        match &r.outcome {
+            Outcome::Linearizable => done += 1,
+            Outcome::NotLinearizable(stuck) if analysis.failure.is_none() => {
+                analysis.valid = Validity::Invalid;
+                analysis.failure = Some(explain::failure(
+                    model,
+                    history,
+                    p.key.clone(),
+                    &p.calls,
+                    &p.pairs,
+                    stuck,
+                    &r.states,
+                ));
+            }
+            Outcome::NotLinearizable(_) => {}
+            Outcome::Unknown(limit, stuck) => {
+                let progress = stuck.as_ref().map_or(0.0, |s| progress_of(p, s.op));
+                if *limit != Limit::Cancelled && worst.is_none_or(|(_, w)| progress < w) {
+                    worst = Some((*limit, progress));
+                }
+            }
+        }
+    }
+    if analysis.valid == Validity::Valid && done < parts.len() {
+        analysis.valid = Validity::Unknown;
+        let (limit, progress) = worst.unwrap_or((Limit::Cancelled, 0.0));
+        let reason = match limit {
+            Limit::Time => format!(
+                "time limit of {:.1} s reached",
+                options.time_limit.unwrap_or_default().as_secs_f64()
+            ),
+            Limit::Memory => format!("memory limit of {} MiB reached", options.memory_limit >> 20),
+            Limit::Cancelled => "cancelled".to_string(),
+        };
+        analysis.unknown = Some(Incomplete {
+            reason,
+            partitions_done: done,
+            partitions: parts.len(),
+            progress,
+        });
+    }
+    Ok(analysis)
+}
+
+/// Fraction of a partition's ops whose completion comes no later than op's.
+fn progress_of<M: Model>(p: &Partition<M>, op: usize) -> f64 {
+    let Some(limit) = p.calls[op].ret else {
+        return 1.0;
+    };
+    let before = p
+        .calls
+        .iter()
+        .filter(|c| c.ret.is_some_and(|r| r <= limit))
+        .count();
+    before as f64 / p.calls.len().max(1) as f64
+}
+
+/// Decodes the client ops and groups them by partition key, in order of
+/// first appearance.
+pub(crate) fn partition<M: Model>(
+    model: &M,
+    history: &History,
+) -> Result<Vec<Partition<M>>, CheckError> {
+    let pairs = history.pairs()?;
+    let mut parts: Vec<Partition<M>> = Vec::new();
+    let mut by_key: HashMap<Option<String>, usize> = HashMap::new();
+    for pair in pairs {
+        let invoke = &history[pair.invoke];
+        let outcome = pair.outcome(history);
+        if outcome == OpType::Fail {
+            continue;
+        }
+        let completion = pair
+            .completion
+            .filter(|_| outcome == OpType::Ok)
+            .map(|c| &history[c]);
+        let decoded = model
+            .decode(invoke, completion)
+            .map_err(|message| ModelError {
+                index: pair.invoke,
+                message,
+            })?;
+        let Some((input, output)) = decoded else {
+            continue;
+        };
+        let key = model.partition_key(invoke);
+        let slot = *by_key
+            .entry(key.as_ref().map(Value::to_string))
+            .or_insert_with(|| {
+                parts.push(Partition {
+                    key,
+                    calls: Vec::new(),
+                    pairs: Vec::new(),
+                });
+                parts.len() - 1
+            });
+        let part = &mut parts[slot];
+        part.calls.push(Call {
+            input,
+            output,
+            call: pair.invoke as u32,
+            ret: completion.map(|_| pair.completion.unwrap_or(0) as u32),
+        });
+        part.pairs.push((pair.invoke, pair.completion));
+    }
+    Ok(parts)
+}

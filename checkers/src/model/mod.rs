@@ -1,0 +1,131 @@
+//! Sequential specifications for the linearizability checker.
+//!
+//! A [`Model`] says which ops a history contains ([`Model::decode`]) and how
+//! each changes the state ([`Model::step`]). It must be pure: the checker
+//! calls `step` in any order, many times, from several threads. Ready
+//! models: [`Register`], [`CasRegister`], [`Kv`], [`Set`], [`FifoQueue`].
+//!
+//! ```
+//! use faultline_checkers::model::{CasRegister, Model, Scalar};
+//! let m = CasRegister::new(Scalar::Null);
+//! assert!(m.init() == Scalar::Null);
+//! ```
+
+mod queue;
+mod register;
+mod set;
+
+pub use queue::FifoQueue;
+pub use register::{CasRegister, Kv, Register, RegisterOp};
+pub use set::Set;
+
+use crate::op::Op;
+use serde_json::Value;
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::sync::Arc;
+
+/// A sequential specification of the system under test.
+pub trait Model: Sync {
+    /// Model state. Compared and hashed by the search's cache.
+    type State: Clone + Eq + Hash + Debug + Send + Sync;
+    /// What an op asks for (from its invocation).
+    type Input: Clone + Debug + Send + Sync;
+    /// What an op returned (from its `ok` completion).
+    type Output: Clone + Debug + Send + Sync;
+
+    /// Name used in reports (`cas-register`).
+    fn name(&self) -> &'static str;
+
+    /// The state before any op.
+    fn init(&self) -> Self::State;
+
+    /// Translates a client op for this model. `completion` is the `ok`
+    /// completion, or `None` when the op is indeterminate (`info` or never
+    /// completed); `fail` ops are never passed. Returns `Ok(None)` for an op
+    /// that constrains nothing (an indeterminate read), and `Err` with what
+    /// was expected when the op does not fit the model.
+    #[allow(clippy::type_complexity)]
+    fn decode(
+        &self,
+        invoke: &Op,
+        completion: Option<&Op>,
+    ) -> Result<Option<(Self::Input, Option<Self::Output>)>, String>;
+
+    /// The state after applying `input` with result `output` to `state`, or
+    /// `None` if that result is impossible in that state. `output` is `None`
+    /// for an indeterminate op: return the state as if it took effect (the
+    /// checker itself covers "it never happened").
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Option<Self::State>;
+
+    /// The independent sub-history an op belongs to (P-compositionality).
+    /// Default: the op's `key` field.
+    fn partition_key(&self, invoke: &Op) -> Option<Value> {
+        invoke.key.clone()
+    }
+
+    /// A state as a person reads it.
+    fn describe_state(&self, state: &Self::State) -> String {
+        format!("{state:?}")
+    }
+}
+
+/// A hashable value stored in model states: null, an integer, or any other
+/// JSON value kept as its JSON text.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scalar {
+    /// JSON `null` (Jepsen `nil`).
+    Null,
+    /// An integer.
+    Int(i64),
+    /// Any other value, as JSON text.
+    Text(Arc<str>),
+}
+
+impl Scalar {
+    /// The scalar for a JSON value.
+    pub fn from_json(v: &Value) -> Scalar {
+        match v {
+            Value::Null => Scalar::Null,
+            Value::Number(n) if n.as_i64().is_some() => Scalar::Int(n.as_i64().unwrap_or(0)),
+            other => Scalar::Text(Arc::from(other.to_string())),
+        }
+    }
+}
+
+impl Debug for Scalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scalar::Null => f.write_str("nil"),
+            Scalar::Int(i) => write!(f, "{i}"),
+            Scalar::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// The `[a, b]` pair in `value`, or an error naming what was expected.
+pub(crate) fn pair<'a>(v: &'a Value, what: &str) -> Result<(&'a Value, &'a Value), String> {
+    match v.as_array().map(Vec::as_slice) {
+        Some([a, b]) => Ok((a, b)),
+        _ => Err(format!(
+            "expected {what} as a two-element list, found {}",
+            crate::format::edn::short(v)
+        )),
+    }
+}
+
+/// Elements of a list value (a read of a set), or an error.
+pub(crate) fn elements(v: &Value, what: &str) -> Result<Vec<Scalar>, String> {
+    match v {
+        Value::Array(xs) => Ok(xs.iter().map(Scalar::from_json).collect()),
+        _ => Err(format!(
+            "expected {what} as a list, found {}",
+            crate::format::edn::short(v)
+        )),
+    }
+}

@@ -1,0 +1,228 @@
+//! Seeded random histories, for tests and benchmarks.
+//!
+//! [`register_history`] simulates clients of a real linearizable
+//! cas-register (optionally one per key): each op is invoked, takes effect
+//! at one instant on the simulated register, then completes `ok` — or, with
+//! some probability, ends `info`, having taken effect or not. Interleaving
+//! those steps at random yields histories that are linearizable by
+//! construction; [`corrupt_read`] then breaks one read.
+
+use crate::history::History;
+use crate::op::{Op, OpType, Process};
+use serde_json::{json, Value};
+
+/// A small, fast, seeded PRNG (SplitMix64). Not for cryptography.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed`; equal seeds give equal sequences.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((self.next_u64() as u128 * n as u128) >> 64) as u64
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
+    }
+}
+
+/// Shape of a simulated register workload.
+#[derive(Clone, Debug)]
+pub struct RegisterSpec {
+    /// Client ops to generate.
+    pub ops: usize,
+    /// Concurrent client processes.
+    pub processes: usize,
+    /// Independent keys; `0` writes single-register ops with no `key`.
+    pub keys: usize,
+    /// Probability that an op ends `info`.
+    pub info: f64,
+    /// Values are drawn from `0..values`; `0` makes every written value
+    /// unique per key (increasing), as real workloads should.
+    pub values: u64,
+    /// Include `cas` ops.
+    pub cas: bool,
+}
+
+struct Pending {
+    f: &'static str,
+    key: usize,
+    arg: Value,
+    applied: Option<Value>,
+    ok: bool,
+}
+
+/// A linearizable history of register ops per `spec`, from `seed`.
+pub fn register_history(spec: &RegisterSpec, seed: u64) -> History {
+    let mut rng = Rng::new(seed);
+    let mut regs: Vec<Value> = vec![Value::Null; spec.keys.max(1)];
+    let mut next_value: Vec<i64> = vec![0; spec.keys.max(1)];
+    let mut procs: Vec<(u64, Option<Pending>)> =
+        (0..spec.processes as u64).map(|p| (p, None)).collect();
+    let mut ops = Vec::with_capacity(spec.ops * 2);
+    let mut started = 0;
+    let mut time = 0i64;
+    while started < spec.ops || procs.iter().any(|(_, p)| p.is_some()) {
+        let slot = rng.below(procs.len() as u64) as usize;
+        time += 1 + rng.below(1000) as i64;
+        let (pid, pending) = &mut procs[slot];
+        match pending.take() {
+            None if started < spec.ops => {
+                started += 1;
+                let key = rng.below(spec.keys.max(1) as u64) as usize;
+                let p = invent(&mut rng, spec, &regs[key], &mut next_value[key], key);
+                ops.push(event(*pid, OpType::Invoke, &p, p.arg.clone(), spec, time));
+                *pending = Some(p);
+            }
+            None => {}
+            Some(mut p) if p.applied.is_none() && !rng.chance(spec.info / 2.0) => {
+                let (result, ok) = apply(&mut regs[p.key], p.f, &p.arg);
+                p.applied = Some(result);
+                p.ok = ok;
+                *pending = Some(p);
+            }
+            Some(p) => {
+                if p.applied.is_none() || rng.chance(spec.info / 2.0) {
+                    // Crashed before or after taking effect: indeterminate.
+                    ops.push(event(*pid, OpType::Info, &p, p.arg.clone(), spec, time));
+                    *pid += spec.processes as u64;
+                } else {
+                    let kind = if p.ok { OpType::Ok } else { OpType::Fail };
+                    let value = if p.f == "read" {
+                        p.applied.clone().unwrap_or_default()
+                    } else {
+                        p.arg.clone()
+                    };
+                    ops.push(event(*pid, kind, &p, value, spec, time));
+                }
+            }
+        }
+    }
+    History::new(ops)
+}
+
+fn invent(
+    rng: &mut Rng,
+    spec: &RegisterSpec,
+    current: &Value,
+    next: &mut i64,
+    key: usize,
+) -> Pending {
+    let mut value = |rng: &mut Rng| {
+        if spec.values == 0 {
+            *next += 1;
+            json!(*next)
+        } else {
+            json!(rng.below(spec.values))
+        }
+    };
+    let choice = rng.below(if spec.cas { 4 } else { 3 });
+    let (f, arg) = match choice {
+        0 | 1 => ("read", Value::Null),
+        2 => ("write", value(rng)),
+        _ => {
+            let old = if rng.chance(0.5) && !current.is_null() {
+                current.clone()
+            } else {
+                value(rng)
+            };
+            ("cas", json!([old, value(rng)]))
+        }
+    };
+    Pending {
+        f,
+        key,
+        arg,
+        applied: None,
+        ok: true,
+    }
+}
+
+/// Applies an op to the register: (result, succeeded).
+fn apply(reg: &mut Value, f: &str, arg: &Value) -> (Value, bool) {
+    match f {
+        "read" => (reg.clone(), true),
+        "write" => {
+            *reg = arg.clone();
+            (Value::Null, true)
+        }
+        _ => {
+            if arg.get(0) == Some(&*reg) {
+                *reg = arg[1].clone();
+                (Value::Null, true)
+            } else {
+                (Value::Null, false)
+            }
+        }
+    }
+}
+
+fn event(pid: u64, kind: OpType, p: &Pending, value: Value, spec: &RegisterSpec, time: i64) -> Op {
+    let mut op = Op::new(0, Process::Client(pid), kind, p.f, value);
+    op.time = time;
+    if spec.keys > 0 {
+        op.key = Some(json!(p.key));
+    }
+    op
+}
+
+/// Changes the value of one `ok` read (chosen from `seed`) to a value no op
+/// wrote. Returns `None` if the history has no ok read.
+pub fn corrupt_read(history: &History, seed: u64) -> Option<History> {
+    let reads: Vec<usize> = history
+        .ops()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.kind == OpType::Ok && &*o.f == "read")
+        .map(|(i, _)| i)
+        .collect();
+    if reads.is_empty() {
+        return None;
+    }
+    let mut rng = Rng::new(seed);
+    let at = reads[rng.below(reads.len() as u64) as usize];
+    let mut ops = history.ops().to_vec();
+    ops[at].value = match &ops[at].value {
+        Value::Null => json!(rng.below(3)),
+        v if rng.chance(0.3) && !v.is_null() => Value::Null,
+        v => json!(v.as_i64().unwrap_or(0) + 1 + rng.below(2) as i64),
+    };
+    Some(History::new(ops))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histories_are_well_formed_and_reproducible() {
+        let spec = RegisterSpec {
+            ops: 500,
+            processes: 5,
+            keys: 3,
+            info: 0.1,
+            values: 5,
+            cas: true,
+        };
+        let a = register_history(&spec, 7);
+        assert_eq!(a, register_history(&spec, 7));
+        let pairs = a.pairs().unwrap();
+        assert_eq!(pairs.len(), 500);
+        assert!(a.ops().iter().any(|o| o.kind == OpType::Info));
+    }
+}

@@ -1,0 +1,175 @@
+//! The search agrees with brute force on many small random histories.
+//!
+//! Histories come from three sources: a simulated linearizable register
+//! (must be linearizable), the same with one read corrupted (usually not),
+//! and arbitrary interleavings of random ops for the register, set and
+//! queue models (either). Each has at most 8 ops, 2–4 processes and
+//! indeterminate ops.
+
+use faultline_checkers::model::{CasRegister, FifoQueue, Model, Scalar, Set};
+use faultline_checkers::synth::{self, RegisterSpec, Rng};
+use faultline_checkers::{brute, linear, History, Op, OpType, Process, Validity};
+use serde_json::{json, Value};
+
+const CASES: u64 = 10_000;
+
+fn agree<M: Model>(model: &M, h: &History) -> Validity {
+    let fast = linear::check(model, h, &Default::default()).unwrap().valid;
+    let slow = brute::is_linearizable(model, h).unwrap();
+    let slow = if slow {
+        Validity::Valid
+    } else {
+        Validity::Invalid
+    };
+    assert_eq!(
+        fast,
+        slow,
+        "search and brute force disagree on {:#?}",
+        h.ops()
+    );
+    fast
+}
+
+/// Random interleaving of `n` ops from `procs` processes; `pick` invents
+/// (f, invoke value, ok value) for each.
+fn random_history(
+    rng: &mut Rng,
+    n: usize,
+    procs: u64,
+    pick: &mut dyn FnMut(&mut Rng) -> (&'static str, Value, Value),
+) -> History {
+    let mut pending: Vec<Option<(u64, &'static str, Value)>> = vec![None; procs as usize];
+    let mut ids: Vec<u64> = (0..procs).collect();
+    let mut ops = Vec::new();
+    let mut started = 0;
+    while started < n || pending.iter().any(Option::is_some) {
+        let p = rng.below(procs) as usize;
+        match pending[p].take() {
+            None if started < n => {
+                started += 1;
+                let (f, arg, ret) = pick(rng);
+                ops.push(Op::new(0, Process::Client(ids[p]), OpType::Invoke, f, arg));
+                pending[p] = Some((ids[p], f, ret));
+            }
+            None => {}
+            Some((id, f, ret)) => {
+                let kind = match rng.below(10) {
+                    0 => OpType::Info,
+                    1 => OpType::Fail,
+                    _ => OpType::Ok,
+                };
+                if kind == OpType::Info && rng.chance(0.3) {
+                    // Never completes: leave it pending forever.
+                    ids[p] += procs;
+                    continue;
+                }
+                ops.push(Op::new(0, Process::Client(id), kind, f, ret));
+                if kind == OpType::Info {
+                    ids[p] += procs;
+                }
+            }
+        }
+    }
+    History::new(ops)
+}
+
+#[test]
+fn simulated_registers_are_linearizable_and_corruptions_agree() {
+    let mut corrupt_invalid = 0;
+    for seed in 0..CASES {
+        let mut rng = Rng::new(seed);
+        let spec = RegisterSpec {
+            ops: 1 + rng.below(8) as usize,
+            processes: 2 + rng.below(3) as usize,
+            keys: 0,
+            info: 0.2,
+            values: 3,
+            cas: true,
+        };
+        let h = synth::register_history(&spec, seed);
+        let m = CasRegister::new(Scalar::Null);
+        assert_eq!(
+            agree(&m, &h),
+            Validity::Valid,
+            "simulated history must be linearizable"
+        );
+        if let Some(bad) = synth::corrupt_read(&h, seed) {
+            if agree(&m, &bad) == Validity::Invalid {
+                corrupt_invalid += 1;
+            }
+        }
+    }
+    assert!(
+        corrupt_invalid > (CASES as usize) / 5,
+        "only {corrupt_invalid} corruptions were invalid"
+    );
+}
+
+#[test]
+fn random_register_histories_agree() {
+    let (mut valid, mut invalid) = (0, 0);
+    for seed in 0..CASES {
+        let mut rng = Rng::new(seed ^ 0xabc);
+        let n = 1 + rng.below(8) as usize;
+        let procs = 2 + rng.below(3);
+        let h = random_history(&mut rng, n, procs, &mut |r| match r.below(3) {
+            0 => (
+                "read",
+                Value::Null,
+                if r.chance(0.2) {
+                    Value::Null
+                } else {
+                    json!(r.below(3))
+                },
+            ),
+            1 => {
+                let v = json!(r.below(3));
+                ("write", v.clone(), v)
+            }
+            _ => {
+                let v = json!([r.below(3), r.below(3)]);
+                ("cas", v.clone(), v)
+            }
+        });
+        match agree(&CasRegister::new(Scalar::Null), &h) {
+            Validity::Valid => valid += 1,
+            _ => invalid += 1,
+        }
+    }
+    assert!(
+        valid > 1000 && invalid > 1000,
+        "valid {valid}, invalid {invalid}"
+    );
+}
+
+#[test]
+fn random_set_and_queue_histories_agree() {
+    for seed in 0..CASES / 2 {
+        let mut rng = Rng::new(seed ^ 0x5e7);
+        let n = 1 + rng.below(7) as usize;
+        let h = random_history(&mut rng, n, 2 + seed % 3, &mut |r| {
+            if r.chance(0.6) {
+                let v = json!(r.below(3));
+                ("add", v.clone(), v)
+            } else {
+                let seen: Vec<u64> = (0..3).filter(|_| r.chance(0.4)).collect();
+                ("read", Value::Null, json!(seen))
+            }
+        });
+        agree(&Set, &h);
+        let mut rng = Rng::new(seed ^ 0x9e9e);
+        let h = random_history(&mut rng, n, 2 + seed % 3, &mut |r| {
+            let v = json!(r.below(3));
+            if r.chance(0.5) {
+                ("enqueue", v.clone(), v)
+            } else {
+                (
+                    "dequeue",
+                    Value::Null,
+                    if r.chance(0.2) { Value::Null } else { v },
+                )
+            }
+        });
+        agree(&FifoQueue, &h);
+    }
+}

@@ -1,0 +1,97 @@
+//! Property tests for the history readers: no input makes them panic, and
+//! what the JSONL writer writes reads back the same.
+
+use faultline_checkers::format::{self, Format};
+use faultline_checkers::{History, Op, OpType, Process};
+use proptest::prelude::*;
+use serde_json::json;
+use std::path::Path;
+
+/// Text built from the tokens each format uses, so inputs get past the
+/// first character often.
+fn tokenish() -> impl Strategy<Value = String> {
+    let tokens = prop::sample::select(vec![
+        "{",
+        "}",
+        "[",
+        "]",
+        "(",
+        ")",
+        "#{",
+        "#_",
+        "#jepsen.history.Op",
+        ":process",
+        ":type",
+        ":invoke",
+        ":ok",
+        ":info",
+        ":f",
+        ":read",
+        ":value",
+        "nil",
+        "1",
+        "-7",
+        "3.5",
+        "9999999999999999999999",
+        "\"s\\\"",
+        "\"x\"",
+        ",",
+        " ",
+        "\t",
+        "\n",
+        ";c",
+        "\\",
+        "INFO  jepsen.util - ",
+        ":nemesis",
+        "\"process\":",
+        "\"type\":\"ok\"",
+        "\"f\":\"cas\"",
+        "\"value\":",
+        "null",
+        "é",
+        "\u{0}",
+        ":",
+    ]);
+    prop::collection::vec(tokens, 0..60).prop_map(|v| v.concat())
+}
+
+fn all_readers(text: &str) {
+    for f in [Format::Jsonl, Format::Edn, Format::JepsenLog] {
+        match format::read_str(f, Path::new("p"), text) {
+            Ok(h) => {
+                let _ = h.pairs();
+            }
+            Err(e) => assert!(e.line >= 1 && e.column >= 1, "{f:?}: {e}"),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn readers_never_panic_on_arbitrary_text(s in any::<String>()) {
+        all_readers(&s);
+    }
+
+    #[test]
+    fn readers_never_panic_on_token_soup(s in tokenish()) {
+        all_readers(&s);
+    }
+
+    #[test]
+    fn jsonl_round_trips(ops in prop::collection::vec((0u64..50, 0u8..4, prop::sample::select(vec!["read", "write", "cas", "add"]), -5i64..5, any::<bool>()), 0..40)) {
+        let ops: Vec<Op> = ops.into_iter().map(|(p, t, f, v, nem)| {
+            let kind = [OpType::Invoke, OpType::Ok, OpType::Fail, OpType::Info][t as usize];
+            let process = if nem { Process::Nemesis } else { Process::Client(p) };
+            let mut op = Op::new(0, process, kind, f, json!([v, "x"]));
+            op.time = v * 1000;
+            op
+        }).collect();
+        let h = History::new(ops);
+        let mut buf = Vec::new();
+        format::jsonl::write(&mut buf, &h).unwrap();
+        let back = format::jsonl::read(Path::new("r"), std::str::from_utf8(&buf).unwrap()).unwrap();
+        prop_assert_eq!(back.ops(), h.ops());
+    }
+}

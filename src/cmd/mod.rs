@@ -1,0 +1,13 @@
+//! Subcommand dispatch.
+
+mod check;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+
+/// Runs the parsed command; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32, Exit> {
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+    }
+}
