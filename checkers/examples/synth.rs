@@ -1,0 +1,35 @@
+//! Writes a generated history as JSONL to stdout, for benchmarks.
+//!
+//! `cargo run --release -p faultline-checkers --example synth -- kv 1000000 > kv.jsonl`
+//! `cargo run --release -p faultline-checkers --example synth -- pathological 2000 > p.jsonl`
+//!
+//! `kv OPS`: 1,000 keys, 10 processes, 1% info ops, unique written values
+//! per key. `pathological OPS`: one register, 30 processes, 30% info ops,
+//! values 0..5 (any read is explained by some indeterminate write, so the
+//! search space explodes).
+
+use faultline_checkers::format::jsonl;
+use faultline_checkers::synth::{register_history, RegisterSpec};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (kind, ops) = match args.as_slice() {
+        [k, n] => (k.as_str(), n.parse().unwrap_or_else(|_| usage())),
+        _ => usage(),
+    };
+    let spec = match kind {
+        "kv" => RegisterSpec { ops, processes: 10, keys: 1000, info: 0.01, values: 0, cas: true },
+        "pathological" => RegisterSpec { ops, processes: 30, keys: 0, info: 0.3, values: 5, cas: false },
+        _ => usage(),
+    };
+    let h = register_history(&spec, 42);
+    if let Err(e) = jsonl::write(std::io::stdout().lock(), &h) {
+        eprintln!("synth: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn usage() -> ! {
+    eprintln!("usage: synth kv|pathological OPS");
+    std::process::exit(254)
+}
