@@ -23,7 +23,10 @@ const RUNS: usize = 11;
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument selects parts.
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let want = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     if want("etcd") {
         etcd_logs();
@@ -53,10 +56,18 @@ fn etcd_logs() {
         .filter(|p| p.extension().is_some_and(|e| e == "log"))
         .collect();
     files.sort();
-    let peer = std::env::var("PORCUPINE_BENCH").ok().map(|bin| porcupine(&bin, &files));
+    let peer = std::env::var("PORCUPINE_BENCH")
+        .ok()
+        .map(|bin| porcupine(&bin, &files));
     let model = CasRegister::new(Scalar::Null);
-    println!("== Jepsen etcd logs ({} files), check time, median of {RUNS} warm runs ==", files.len());
-    println!("{:<14} {:>8} {:>12} {:>14} {:>8}", "file", "verdict", "faultline ms", "porcupine ms", "ratio");
+    println!(
+        "== Jepsen etcd logs ({} files), check time, median of {RUNS} warm runs ==",
+        files.len()
+    );
+    println!(
+        "{:<14} {:>8} {:>12} {:>14} {:>8}",
+        "file", "verdict", "faultline ms", "porcupine ms", "ratio"
+    );
     let (mut total, mut worst, mut peer_total) = (0.0, (0.0, String::new()), 0.0);
     for f in &files {
         let h = format::read_path(f, None).expect("bundled log parses");
@@ -70,7 +81,10 @@ fn etcd_logs() {
         }
         times.remove(0);
         let t = ms(median(times));
-        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         total += t;
         if t > worst.0 {
             worst = (t, name.clone());
@@ -81,17 +95,28 @@ fn etcd_logs() {
             Some(p) => (format!("{p:.3}"), format!("{:.1}x", p / t.max(1e-6))),
             None => ("-".into(), "-".into()),
         };
-        println!("{name:<14} {:>8} {t:>12.3} {pt:>14} {ratio:>8}", verdict.map(|v| v.to_string()).unwrap_or_default());
+        println!(
+            "{name:<14} {:>8} {t:>12.3} {pt:>14} {ratio:>8}",
+            verdict.map(|v| v.to_string()).unwrap_or_default()
+        );
     }
     println!("total: {total:.2} ms; worst: {} {:.2} ms", worst.1, worst.0);
     if peer.is_some() {
-        println!("porcupine total: {peer_total:.2} ms; faultline is {:.1}x faster in total", peer_total / total.max(1e-6));
+        println!(
+            "porcupine total: {peer_total:.2} ms; faultline is {:.1}x faster in total",
+            peer_total / total.max(1e-6)
+        );
     }
 }
 
 /// Runs the Porcupine harness; returns file name → median ms.
 fn porcupine(bin: &str, files: &[PathBuf]) -> HashMap<String, f64> {
-    let out = match std::process::Command::new(bin).arg("-runs").arg(RUNS.to_string()).args(files).output() {
+    let out = match std::process::Command::new(bin)
+        .arg("-runs")
+        .arg(RUNS.to_string())
+        .args(files)
+        .output()
+    {
         Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
         Err(e) => {
             eprintln!("PORCUPINE_BENCH={bin}: {e}");
@@ -102,7 +127,9 @@ fn porcupine(bin: &str, files: &[PathBuf]) -> HashMap<String, f64> {
         .filter_map(|l| {
             let cols: Vec<&str> = l.split_whitespace().collect();
             match cols.as_slice() {
-                [file, _, _, median, ..] if file.ends_with(".log") => Some((file.to_string(), median.parse().ok()?)),
+                [file, _, _, median, ..] if file.ends_with(".log") => {
+                    Some((file.to_string(), median.parse().ok()?))
+                }
                 _ => None,
             }
         })
@@ -119,7 +146,14 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn kv_million() {
-    let spec = RegisterSpec { ops: 1_000_000, processes: 10, keys: 1000, info: 0.01, values: 0, cas: true };
+    let spec = RegisterSpec {
+        ops: 1_000_000,
+        processes: 10,
+        keys: 1000,
+        info: 0.01,
+        values: 0,
+        cas: true,
+    };
     let h = register_history(&spec, 42);
     let mut buf = Vec::new();
     jsonl::write(&mut buf, &h).expect("write to memory");
@@ -130,9 +164,15 @@ fn kv_million() {
     let parse = t.elapsed();
     drop(text);
     let t = Instant::now();
-    let a = linear::check(&Kv::new(Scalar::Null), &h, &Options::default()).expect("generated history checks");
+    let a = linear::check(&Kv::new(Scalar::Null), &h, &Options::default())
+        .expect("generated history checks");
     let check = t.elapsed();
-    println!("== generated kv history: {} events, {} ops, {} keys ==", h.len(), a.ops, a.partitions);
+    println!(
+        "== generated kv history: {} events, {} ops, {} keys ==",
+        h.len(),
+        a.ops,
+        a.partitions
+    );
     println!(
         "verdict {}; parse {:.0} ms; check {:.0} ms; total {:.0} ms; {} threads; peak RSS of this bench process {:.0} MiB",
         a.valid,
@@ -145,17 +185,30 @@ fn kv_million() {
 }
 
 fn pathological() {
-    let spec = RegisterSpec { ops: 3000, processes: 30, keys: 0, info: 0.3, values: 5, cas: false };
+    let spec = RegisterSpec {
+        ops: 3000,
+        processes: 30,
+        keys: 0,
+        info: 0.3,
+        values: 5,
+        cas: false,
+    };
     let h = register_history(&spec, 42);
     let t = Instant::now();
     let opts = Options::default().with_time_limit(Some(Duration::from_secs(10)));
-    let a = linear::check(&CasRegister::new(Scalar::Null), &h, &opts).expect("generated history checks");
-    println!("== pathological single register: {} events, 30 processes, 30% info ==", h.len());
+    let a = linear::check(&CasRegister::new(Scalar::Null), &h, &opts)
+        .expect("generated history checks");
+    println!(
+        "== pathological single register: {} events, 30 processes, 30% info ==",
+        h.len()
+    );
     println!(
         "verdict {} after {:.2} s ({}); {} configurations explored",
         a.valid,
         t.elapsed().as_secs_f64(),
-        a.unknown.as_ref().map_or("decided".to_string(), |u| u.reason.clone()),
+        a.unknown
+            .as_ref()
+            .map_or("decided".to_string(), |u| u.reason.clone()),
         a.configurations
     );
 }

@@ -18,8 +18,22 @@ fn main() {
         _ => usage(),
     };
     let spec = match kind {
-        "kv" => RegisterSpec { ops, processes: 10, keys: 1000, info: 0.01, values: 0, cas: true },
-        "pathological" => RegisterSpec { ops, processes: 30, keys: 0, info: 0.3, values: 5, cas: false },
+        "kv" => RegisterSpec {
+            ops,
+            processes: 10,
+            keys: 1000,
+            info: 0.01,
+            values: 0,
+            cas: true,
+        },
+        "pathological" => RegisterSpec {
+            ops,
+            processes: 30,
+            keys: 0,
+            info: 0.3,
+            values: 5,
+            cas: false,
+        },
         _ => usage(),
     };
     let h = register_history(&spec, 42);

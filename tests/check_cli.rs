@@ -1,0 +1,174 @@
+//! `faultline check` end to end: verdict lines, JSON output, exit codes,
+//! and errors that name file:line:column.
+
+use faultline_checkers::format::jsonl;
+use faultline_checkers::synth::{register_history, RegisterSpec};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn faultline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("faultline runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const VALID: &str = "checkers/tests/data/jepsen-etcd/etcd_002.log";
+const INVALID: &str = "checkers/tests/data/jepsen-etcd/etcd_000.log";
+
+fn scratch(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("faultline-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+#[test]
+fn valid_and_invalid_verdicts_and_exit_codes() {
+    let out = faultline(&["check", VALID]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\tvalid\t"));
+
+    let out = faultline(&["check", VALID, INVALID]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        stdout.lines().count(),
+        2,
+        "one verdict line per file: {stdout}"
+    );
+    assert!(stdout.lines().nth(1).unwrap().contains("\tinvalid\t"));
+    assert!(
+        text(&out.stderr).contains("cannot linearize process"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn json_output_has_file_valid_and_failure() {
+    let out = faultline(&["check", "--json", VALID, INVALID]);
+    assert_eq!(out.status.code(), Some(1));
+    let objs: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(objs.len(), 2);
+    assert_eq!(objs[0]["file"], VALID);
+    assert_eq!(objs[0]["valid"], true);
+    assert_eq!(objs[1]["valid"], false);
+    let failure = &objs[1]["failure"];
+    assert_eq!(failure["op"]["f"], "read");
+    assert!(failure["states"].as_array().is_some_and(|s| !s.is_empty()));
+    assert!(failure["concurrent"].is_array());
+}
+
+#[test]
+fn malformed_input_names_file_line_and_column() {
+    let bad = scratch(
+        "bad.jsonl",
+        "{\"index\":0,\"process\":0,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":1,}\n",
+    );
+    let out = faultline(&["check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(254));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("{}:2:", bad.display())), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let bad = scratch("bad.edn", "[{:process 0 :type :invoke :f :read :value nil}\n {:process 0 :type :ok :f :read :value [1 }]");
+    let out = faultline(&["check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(254));
+    assert!(
+        text(&out.stderr).contains(&format!("{}:2:", bad.display())),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let orphan = scratch("orphan.edn", "{:process 0 :type :invoke :f :read :value nil}\n{:process 1 :type :ok :f :read :value 1}\n");
+    let out = faultline(&["check", orphan.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(254));
+    assert!(
+        text(&out.stderr).contains(":2:1: process 1 completes"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let wrong = scratch("cas.edn", "{:process 0 :type :invoke :f :cas :value 3}\n");
+    let out = faultline(&["check", "--model", "cas-register", wrong.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(254));
+    assert!(
+        text(&out.stderr).contains("[old, new]"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn bad_arguments_and_missing_files_exit_254() {
+    for args in [
+        vec!["check", "--time-limit", "-1", VALID],
+        vec!["check", "--model", "nope", VALID],
+        vec!["check", "--format", "xml", VALID],
+        vec!["check", "no/such/file.jsonl"],
+        vec!["check"],
+    ] {
+        let out = faultline(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(254),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(!text(&out.stderr).contains("panicked"));
+    }
+    let out = faultline(&["check", "no/such/file.jsonl"]);
+    assert!(
+        text(&out.stderr).contains("no/such/file.jsonl: cannot read"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn pathological_history_is_unknown_within_the_time_limit() {
+    let spec = RegisterSpec {
+        ops: 3000,
+        processes: 30,
+        keys: 0,
+        info: 0.3,
+        values: 5,
+        cas: false,
+    };
+    let mut buf = Vec::new();
+    jsonl::write(&mut buf, &register_history(&spec, 42)).unwrap();
+    let p = scratch("pathological.jsonl", std::str::from_utf8(&buf).unwrap());
+    let start = std::time::Instant::now();
+    let out = faultline(&["check", "--json", "--time-limit", "1", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        start.elapsed().as_secs_f64() < 30.0,
+        "the time limit is honoured"
+    );
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(v["valid"], "unknown");
+    assert!(v["unknown"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("time limit"));
+}
+
+#[test]
+fn format_is_detected_and_can_be_forced() {
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join(VALID);
+    let copy = scratch("etcd_002.txt", &std::fs::read_to_string(log).unwrap());
+    let out = faultline(&["check", copy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = faultline(&["check", "--format", "jepsen-log", copy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+}
