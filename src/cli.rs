@@ -1,4 +1,5 @@
 //! Command-line arguments (first stage: parsed and validated, no I/O).
+#![allow(missing_docs)]
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -16,6 +17,110 @@ pub struct Cli {
 pub enum Command {
     /// Check recorded histories (JSONL, Jepsen history.edn or Jepsen logs).
     Check(CheckArgs),
+    /// The local test cluster: nodes made of Linux namespaces on this machine.
+    #[command(subcommand)]
+    Cluster(ClusterCmd),
+}
+
+/// `faultline cluster ...`
+#[derive(Subcommand, Debug)]
+pub enum ClusterCmd {
+    /// Create (or repair) a local cluster; needs root.
+    Up {
+        /// Number of nodes.
+        #[arg(long, default_value_t = 5)]
+        nodes: usize,
+        /// Cluster name (1-8 lowercase letters/digits); several can coexist.
+        #[arg(long, default_value = DEFAULT_CLUSTER)]
+        name: String,
+    },
+    /// Remove a local cluster: its processes, namespaces, links and state.
+    Down {
+        /// Cluster name.
+        #[arg(long, default_value = DEFAULT_CLUSTER)]
+        name: String,
+    },
+    /// Show each node: address, namespace, sshd, and the processes in it.
+    Status {
+        /// Cluster name.
+        #[arg(long, default_value = DEFAULT_CLUSTER)]
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command on nodes: the local cluster's, or any given with --nodes.
+    Exec(ExecArgs),
+    /// PID 1 of a local node (started by `cluster up`; not for direct use).
+    #[command(hide = true)]
+    NodeInit {
+        /// The node's state directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Its hostname.
+        #[arg(long)]
+        hostname: String,
+        /// Where its data directory is mounted.
+        #[arg(long)]
+        data_mount: String,
+    },
+}
+
+/// The default local cluster's name.
+pub const DEFAULT_CLUSTER: &str = "fl";
+
+/// Arguments of `faultline cluster exec`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  faultline cluster exec -- hostname\n  faultline cluster exec --node n1 -- ps -e\n  faultline cluster exec --nodes db1,db2 --username admin -- uptime"
+)]
+pub struct ExecArgs {
+    /// Local cluster name (ignored with --nodes/--nodes-file).
+    #[arg(long, default_value = DEFAULT_CLUSTER)]
+    pub name: String,
+    /// Only these nodes (by name; repeatable).
+    #[arg(long = "node", value_name = "NODE")]
+    pub only: Vec<String>,
+    /// All nodes (the default).
+    #[arg(long, conflicts_with = "only")]
+    pub all: bool,
+    /// Kill the command after this many seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub timeout: Option<f64>,
+    #[command(flatten)]
+    pub remote: NodeArgs,
+    /// The command and its arguments (after `--`).
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// How to reach real nodes, as Jepsen's options.
+#[derive(Args, Debug, Clone)]
+pub struct NodeArgs {
+    /// Nodes to reach: `host[:port]` or `name=host[:port]`, comma-separated.
+    #[arg(long, value_name = "LIST", conflicts_with = "nodes_file")]
+    pub nodes: Option<String>,
+    /// File with one node per line (see README: nodes files).
+    #[arg(long, value_name = "FILE")]
+    pub nodes_file: Option<PathBuf>,
+    /// SSH login user.
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// SSH private key file.
+    #[arg(long, value_name = "FILE")]
+    pub ssh_private_key: Option<PathBuf>,
+    /// SSH port for nodes that do not name one.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// known_hosts file to verify host keys against.
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+    /// Host key checking: yes (must be known), accept-new, no.
+    #[arg(long, value_enum, default_value_t = crate::control::ssh::HostKeyCheck::Yes)]
+    pub strict_host_key_checking: crate::control::ssh::HostKeyCheck,
+    /// Reach nodes with `docker exec` (node addresses are container names).
+    #[arg(long)]
+    pub docker: bool,
 }
 
 /// Arguments of `faultline check`.
@@ -83,7 +188,7 @@ fn parse_json(s: &str) -> Result<serde_json::Value, String> {
     serde_json::from_str(s).map_err(|e| format!("not JSON: {e}"))
 }
 
-fn parse_seconds(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
         _ => Err(format!(

@@ -1,14 +1,10 @@
-//! faultline: Jepsen-style cluster testing. This binary is the controller:
-//! it parses the command line, runs a subcommand, and maps the outcome to
-//! Jepsen's exit codes (0 valid, 1 invalid, 2 unknown, 254 bad input, 255
-//! internal error).
-
-mod cli;
-mod cmd;
-mod exit;
+//! The `faultline` binary: parses the command line, runs a subcommand, and
+//! maps the outcome to Jepsen's exit codes (0 valid, 1 invalid, 2 unknown,
+//! 254 bad input, 255 internal error).
 
 use clap::Parser;
-use exit::Exit;
+use faultline::exit::{self, Exit};
+use faultline::{cli, cmd};
 
 fn main() {
     let args = match cli::Cli::try_parse() {

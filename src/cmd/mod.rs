@@ -1,6 +1,8 @@
 //! Subcommand dispatch.
 
 mod check;
+mod cluster;
+mod remotes;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
@@ -9,5 +11,6 @@ use crate::exit::Exit;
 pub fn run(cli: Cli) -> Result<i32, Exit> {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Cluster(c) => cluster::run(c),
     }
 }

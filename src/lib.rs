@@ -1,0 +1,18 @@
+//! faultline, the controller: command line, control layer (reaching nodes),
+//! the local namespace cluster, and (growing) the test runner. The checkers
+//! live in the `faultline-checkers` crate and the fault model in
+//! `faultline-nemesis`; this crate wires them to real nodes.
+//!
+//! # Layout
+//!
+//! - [`cli`]: arguments, parsed and validated without I/O.
+//! - [`cmd`]: one module per subcommand.
+//! - [`control`]: run commands and move files on nodes (SSH, docker).
+//! - [`cluster`]: the local test cluster made of Linux namespaces.
+//! - [`exit`]: exit codes.
+
+pub mod cli;
+pub mod cluster;
+pub mod cmd;
+pub mod control;
+pub mod exit;
