@@ -2,7 +2,7 @@
 //!
 //! Runs inside the node's network namespace, in fresh UTS, mount and PID
 //! namespaces made by `unshare`. It sets the hostname, bind-mounts the
-//! node's private `/run`, `/tmp` and data directory, starts the node's
+//! node's private `/run`, `/tmp`, `/root` and data directory, starts the node's
 //! sshd, and then reaps every process that gets reparented to it, forever.
 //! When it is killed (by `cluster down`), the kernel kills every process in
 //! the node's PID namespace with it.
@@ -13,7 +13,14 @@ use std::process::{Command, Stdio};
 /// Prepares the node and runs sshd; only returns on a setup failure.
 pub fn run(dir: &Path, hostname: &str, data_mount: &str) -> Result<(), String> {
     sh(&["hostname", hostname])?;
-    for (sub, target) in [("run", "/run"), ("tmp", "/tmp"), ("data", data_mount)] {
+    // A node has its own /root too: the host's dotfiles (which bash reads
+    // even for `ssh node cmd`) are not the node's, and can be slow.
+    for (sub, target) in [
+        ("run", "/run"),
+        ("tmp", "/tmp"),
+        ("root", "/root"),
+        ("data", data_mount),
+    ] {
         let src = dir.join(sub);
         std::fs::create_dir_all(&src).map_err(|e| format!("creating {}: {e}", src.display()))?;
         std::fs::create_dir_all(target).map_err(|e| format!("creating {target}: {e}"))?;
@@ -21,6 +28,7 @@ pub fn run(dir: &Path, hostname: &str, data_mount: &str) -> Result<(), String> {
         sh(&["mount", "--bind", &src, target])?;
     }
     sh(&["chmod", "1777", "/tmp"])?;
+    sh(&["chmod", "700", "/root"])?;
     std::fs::create_dir_all("/run/sshd").map_err(|e| format!("creating /run/sshd: {e}"))?;
     start_sshd(dir)?;
     reap_forever()

@@ -93,7 +93,7 @@ fn write_files(layout: &Layout, state: &State) -> Result<(), HostError> {
     );
     for (i, node) in state.nodes.iter().enumerate() {
         let nd = layout.node_dir(i + 1);
-        for sub in ["data", "run", "tmp"] {
+        for sub in ["data", "run", "tmp", "root"] {
             std::fs::create_dir_all(nd.join(sub))
                 .map_err(io(format!("creating {}", nd.join(sub).display())))?;
         }
@@ -397,6 +397,10 @@ pub fn down(name: &str) -> Result<Vec<String>, HostError> {
         run(&["ip", "netns", "del", ns])?;
         removed.push(format!("namespace {ns} ({} processes)", pids.len()));
     }
+    let masters = kill_ssh_masters(&layout.client_key().to_string_lossy());
+    if masters > 0 {
+        removed.push(format!("{masters} ssh master connections"));
+    }
     let veth_prefix = format!("{name}-v");
     for line in run(&["ip", "-o", "link", "show"])?.lines() {
         let Some(ifname) = line
@@ -410,8 +414,12 @@ pub fn down(name: &str) -> Result<Vec<String>, HostError> {
             .strip_prefix(&veth_prefix)
             .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
         {
-            run(&["ip", "link", "del", ifname])?;
-            removed.push(format!("veth {ifname}"));
+            // Deleting a namespace removes its veth pair asynchronously.
+            match run(&["ip", "link", "del", ifname]) {
+                Ok(_) => removed.push(format!("veth {ifname}")),
+                Err(_) if !succeeds(&["ip", "link", "show", ifname]) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     if succeeds(&["ip", "link", "show", &layout.bridge()]) {
@@ -430,6 +438,32 @@ pub fn down(name: &str) -> Result<Vec<String>, HostError> {
         }
     }
     Ok(removed)
+}
+
+/// Ends the controller-side OpenSSH master connections that log in with
+/// this cluster's own client key (so they are certainly ours); returns how
+/// many there were.
+fn kill_ssh_masters(key: &str) -> usize {
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut n = 0;
+    for entry in procs.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        let is_ssh = args.first().is_some_and(|a| a.ends_with(b"ssh"));
+        let ours = args.iter().any(|a| *a == b"-M") && args.iter().any(|a| *a == key.as_bytes());
+        if is_ssh && ours {
+            host::kill_and_wait(pid);
+            n += 1;
+        }
+    }
+    n
 }
 
 /// What `status` shows for one node.

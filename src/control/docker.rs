@@ -97,7 +97,10 @@ impl Remote for DockerRemote {
                 None => tokio::join!(writer, wait).1.map_err(io)?,
             };
             let stderr = String::from_utf8_lossy(&out.stderr);
-            if out.status.code() == Some(125) || stderr.contains("No such container") {
+            if out.status.code() == Some(125)
+                || stderr.contains("No such container")
+                || stderr.contains("Cannot connect to the Docker daemon")
+            {
                 return Err(RemoteError::Unreachable {
                     node: self.node.name.clone(),
                     addr: self.node.addr.clone(),

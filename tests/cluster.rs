@@ -1,0 +1,422 @@
+//! The local namespace cluster and the control layer against real parts:
+//! real namespaces, a real sshd per node, real SSH. Needs root (CI runs
+//! as root); elsewhere each test says it is skipped.
+
+use faultline::cluster::{Layout, State};
+use faultline::control::docker::DockerRemote;
+use faultline::control::ssh::{HostKeyCheck, SshOptions, SshRemote};
+use faultline::control::{on_all, Cmd, Node, Remote, RemoteError, RemoteExt};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn faultline(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .output()
+        .expect("faultline runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// True if this test can run; in CI a missing prerequisite is a failure.
+fn can_run() -> bool {
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let sshd = std::path::Path::new("/usr/sbin/sshd").exists();
+    if root && sshd {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "cluster tests need root and openssh-server in CI"
+    );
+    eprintln!("skipped: needs root and /usr/sbin/sshd");
+    false
+}
+
+/// A cluster that is taken down when the test ends, however it ends.
+struct Cluster {
+    name: String,
+    state: State,
+}
+
+impl Cluster {
+    fn up(name: &str, n: usize) -> Cluster {
+        let out = faultline(&["cluster", "up", "--name", name, "--nodes", &n.to_string()]);
+        assert!(
+            out.status.success(),
+            "cluster up: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let state = State::load(&Layout::new(name).unwrap())
+            .unwrap()
+            .expect("state file written");
+        Cluster {
+            name: name.into(),
+            state,
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let out = faultline(&["cluster", "down", "--name", &self.name]);
+        assert!(
+            out.status.success() || std::thread::panicking(),
+            "cluster down: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn iptables_rules() -> String {
+    Command::new("iptables-save")
+        .output()
+        .map(|o| {
+            text(&o.stdout)
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// Nothing of cluster `name` is left: namespaces, links, processes, state.
+fn assert_gone(name: &str) {
+    let ns = text(
+        &Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(
+        !ns.lines().any(|l| l.starts_with(&format!("{name}-"))),
+        "namespaces left: {ns}"
+    );
+    let links = text(
+        &Command::new("ip")
+            .args(["-o", "link", "show"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(
+        !links.contains(&format!(": {name}-")),
+        "links left: {links}"
+    );
+    let dir = Layout::new(name).unwrap().dir();
+    let ps = text(
+        &Command::new("ps")
+            .args(["-eo", "args"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let left: Vec<&str> = ps
+        .lines()
+        .filter(|l| l.contains(&*dir.to_string_lossy()))
+        .collect();
+    assert!(left.is_empty(), "processes left: {left:?}");
+    assert!(!dir.exists(), "state dir left: {}", dir.display());
+}
+
+#[test]
+fn nodes_are_separate_hosts_reachable_over_ssh() {
+    if !can_run() {
+        return;
+    }
+    let before = iptables_rules();
+    let c = Cluster::up("tcsep", 3);
+    let remotes = c.state.remotes();
+    rt().block_on(async {
+        // Hostnames differ.
+        let names: Vec<String> = on_all(&remotes, &Cmd::argv(["hostname"]))
+            .await
+            .into_iter()
+            .map(|(_, r)| r.unwrap().stdout_text())
+            .collect();
+        assert_eq!(names, ["n1", "n2", "n3"]);
+
+        // A process started on n1 is invisible on n2.
+        let start = Cmd::shell("setsid sleep 300 >/dev/null 2>&1 < /dev/null & echo started");
+        remotes[0].run(&start).await.unwrap();
+        let find = Cmd::shell("ps -eo comm | grep -cx sleep || true");
+        assert_eq!(remotes[0].run(&find).await.unwrap().stdout_text(), "1");
+        assert_eq!(remotes[1].run(&find).await.unwrap().stdout_text(), "0");
+
+        // n1 reaches n2 by address.
+        let n2 = &c.state.nodes[1].addr;
+        let reach = Cmd::argv([
+            "bash",
+            "-c",
+            &format!("exec 3<>/dev/tcp/{n2}/22 && echo ok"),
+        ]);
+        assert_eq!(remotes[0].run(&reach).await.unwrap().stdout_text(), "ok");
+
+        // 10 MB round-trips byte-exact; the data dir is private to the node.
+        let blob: Vec<u8> = (0..10u64 << 20)
+            .map(|i| (i.wrapping_mul(0x9e37_79b9) >> 13) as u8)
+            .collect();
+        let path = "/var/lib/faultline/node/blob.bin";
+        let t = Instant::now();
+        remotes[0].upload(&blob, path).await.unwrap();
+        let back = remotes[0].download(path).await.unwrap();
+        eprintln!(
+            "10 MB up and down in {:.0} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+        assert!(back == blob, "downloaded bytes differ");
+        let on_n2 = remotes[1]
+            .exec(&Cmd::argv(["test", "-e", path]))
+            .await
+            .unwrap();
+        assert_eq!(on_n2.status, Some(1), "n2 must not see n1's data dir");
+
+        // A non-zero exit is reported with node, command, status and stderr.
+        let e = remotes[2]
+            .run(&Cmd::shell("echo oops >&2; exit 3"))
+            .await
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("node n3") && msg.contains("status 3") && msg.contains("oops"),
+            "{msg}"
+        );
+
+        // A command that overruns its timeout is killed and reported.
+        let slow = Cmd::argv(["sleep", "30"]).timeout(std::time::Duration::from_millis(300));
+        assert!(matches!(
+            remotes[0].exec(&slow).await,
+            Err(RemoteError::Timeout { .. })
+        ));
+    });
+    drop(remotes);
+    drop(c);
+    assert_gone("tcsep");
+    assert_eq!(
+        iptables_rules(),
+        before,
+        "the root namespace's iptables rules must not change"
+    );
+}
+
+#[test]
+fn five_nodes_in_parallel_and_errors_a_person_can_act_on() {
+    if !can_run() {
+        return;
+    }
+    let c = Cluster::up("tcpar", 5);
+    let remotes = c.state.remotes();
+    rt().block_on(async {
+        let results = on_all(&remotes, &Cmd::argv(["hostname"])).await;
+        assert_eq!(results.len(), 5);
+        assert!(results
+            .iter()
+            .all(|(n, r)| r.as_ref().unwrap().stdout_text() == n.name));
+
+        let layout = c.state.layout();
+        let node = c.state.nodes[0].node();
+        // Wrong key: an auth error naming the user and the key.
+        let other_key = layout.dir().join("nodes/n1/hostkey");
+        let opts = SshOptions {
+            private_key: Some(other_key.clone()),
+            ..c.state.ssh_options()
+        };
+        let e = SshRemote::new(node.clone(), Arc::new(opts))
+            .exec(&Cmd::argv(["true"]))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, RemoteError::Auth { .. }), "{e}");
+        assert!(
+            e.to_string().contains(&*other_key.to_string_lossy()) && e.to_string().contains("root"),
+            "{e}"
+        );
+
+        // Unknown host key under strict checking: names the known_hosts file.
+        let empty = layout.dir().join("empty_known_hosts");
+        std::fs::write(&empty, "").unwrap();
+        let opts = SshOptions {
+            known_hosts: Some(empty.clone()),
+            ..c.state.ssh_options()
+        };
+        let e = SshRemote::new(node.clone(), Arc::new(opts))
+            .exec(&Cmd::argv(["true"]))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, RemoteError::HostKey { .. }), "{e}");
+        assert!(e.to_string().contains(&*empty.to_string_lossy()), "{e}");
+
+        // Nothing listening: unreachable, naming node and address.
+        let ghost = Node::new("ghost", layout.addr(150));
+        let opts = SshOptions {
+            host_key_check: HostKeyCheck::No,
+            ..c.state.ssh_options()
+        };
+        let e = SshRemote::new(ghost, Arc::new(opts))
+            .exec(&Cmd::argv(["true"]))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, RemoteError::Unreachable { .. }), "{e}");
+        assert!(
+            e.to_string().contains("ghost") && e.to_string().contains(&layout.addr(150)),
+            "{e}"
+        );
+    });
+
+    // The CLI: exec on all nodes and via the nodes file `up` wrote.
+    let out = faultline(&["cluster", "exec", "--name", "tcpar", "--", "hostname"]);
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        5,
+        "{}",
+        text(&out.stderr)
+    );
+    let nodes_file = c.state.layout().nodes_file();
+    let out = faultline(&[
+        "cluster",
+        "exec",
+        "--nodes-file",
+        nodes_file.to_str().unwrap(),
+        "--node",
+        "n4",
+        "--",
+        "hostname",
+    ]);
+    assert_eq!(text(&out.stdout).trim(), "n4", "{}", text(&out.stderr));
+    let status = faultline(&["cluster", "status", "--name", "tcpar"]);
+    assert!(
+        text(&status.stdout).contains("sshd up"),
+        "{}",
+        text(&status.stdout)
+    );
+}
+
+#[test]
+fn a_dead_sshd_gives_a_clear_error_and_reconnects_after_repair() {
+    if !can_run() {
+        return;
+    }
+    let c = Cluster::up("tcssh", 2);
+    let remote = c.state.remotes().remove(0);
+    let rt = rt();
+    assert_eq!(
+        rt.block_on(remote.run(&Cmd::argv(["hostname"])))
+            .unwrap()
+            .stdout_text(),
+        "n1"
+    );
+    // Kill every sshd of n1 (the listener and our session), from the host.
+    let ns = &c.state.nodes[0].netns;
+    let pids = text(
+        &Command::new("ip")
+            .args(["netns", "pids", ns])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    for pid in pids.split_whitespace() {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "sshd" {
+            Command::new("kill").args(["-9", pid]).status().unwrap();
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let e = rt
+        .block_on(remote.exec(&Cmd::argv(["hostname"])))
+        .unwrap_err();
+    assert_eq!(e.node(), Some("n1"), "{e}");
+    assert!(
+        matches!(
+            e,
+            RemoteError::Unreachable { .. } | RemoteError::Disconnected { .. }
+        ),
+        "{e}"
+    );
+    // `up` repairs the node; the same remote reconnects.
+    let again = faultline(&["cluster", "up", "--name", "tcssh", "--nodes", "2"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let out = rt.block_on(async {
+        match remote.exec(&Cmd::argv(["hostname"])).await {
+            Ok(o) => Ok(o),
+            // The first call may still find the dead master; the next reconnects.
+            Err(_) => remote.exec(&Cmd::argv(["hostname"])).await,
+        }
+    });
+    assert_eq!(out.unwrap().stdout_text(), "n1");
+}
+
+#[test]
+fn down_cleans_up_after_a_killed_controller() {
+    if !can_run() {
+        return;
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["cluster", "up", "--name", "tccrash", "--nodes", "4"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = faultline(&["cluster", "down", "--name", "tccrash"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_gone("tccrash");
+}
+
+#[test]
+fn without_root_the_cluster_says_so_in_one_line() {
+    if !can_run() {
+        return;
+    }
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_faultline"),
+            "cluster",
+            "up",
+            "--name",
+            "tcnoroot",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(254));
+    let err = text(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("needs root"), "{err}");
+}
+
+#[test]
+fn docker_backend_runs_or_says_why_not() {
+    let rt = rt();
+    match rt.block_on(DockerRemote::available()) {
+        Err(why) => {
+            // No daemon here: the reason must be actionable, and exec must fail cleanly.
+            eprintln!("docker tests skipped: {why}");
+            assert!(why.contains("docker"), "{why}");
+            let r = DockerRemote::new(Node::new("c1", "faultline-no-such-container"));
+            let e = rt.block_on(r.exec(&Cmd::argv(["true"]))).unwrap_err();
+            assert!(e.to_string().contains("c1"), "{e}");
+        }
+        Ok(()) => {
+            let r = DockerRemote::new(Node::new("c1", "faultline-no-such-container"));
+            let e = rt.block_on(r.exec(&Cmd::argv(["true"]))).unwrap_err();
+            assert!(e.to_string().contains("faultline-no-such-container"), "{e}");
+        }
+    }
+}
