@@ -457,7 +457,7 @@ fn kill_ssh_masters(key: &str) -> usize {
         };
         let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
         let is_ssh = args.first().is_some_and(|a| a.ends_with(b"ssh"));
-        let ours = args.iter().any(|a| *a == b"-M") && args.iter().any(|a| *a == key.as_bytes());
+        let ours = args.contains(&&b"-M"[..]) && args.contains(&key.as_bytes());
         if is_ssh && ours {
             host::kill_and_wait(pid);
             n += 1;
