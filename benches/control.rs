@@ -4,10 +4,16 @@
 //! - `cluster up` of 5 nodes and `cluster down`, wall clock through the CLI;
 //! - 1,000 sequential small commands to one node over the multiplexed
 //!   connection: total, p50, p99;
-//! - one command on 5 nodes in parallel: median of 50 rounds.
+//! - one command on 5 nodes in parallel: median of 50 rounds;
+//! - nemesis: starting and healing a partition on 5 nodes, and a
+//!   kill-and-restart cycle of a trivial "DB" (median of 20 each).
 
 use faultline::cluster::{Layout, State};
+use faultline::control::shell::RemoteShell;
 use faultline::control::{on_all, Cmd};
+use faultline_nemesis::process::ProcessSpec;
+use faultline_nemesis::rng::Rng;
+use faultline_nemesis::{grudge, Fault, Nemesis, Setup};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -67,6 +73,7 @@ fn main() {
         }
         (seq, par)
     });
+    let (part, heal, killcycle) = rt.block_on(nemesis_figures(&state));
     drop(remotes);
     let down = cli(&["cluster", "down", "--name", NAME]);
     let total: Duration = seq.iter().sum();
@@ -82,9 +89,65 @@ fn main() {
         pct(&seq, 0.5),
         pct(&seq, 0.99)
     );
+    println!("nemesis: start partition on 5 nodes median {part:.1} ms; heal median {heal:.1} ms (20 rounds)");
+    println!("nemesis: kill + restart of a trivial DB median {killcycle:.1} ms (20 rounds)");
     println!(
         "one command on 5 nodes in parallel: median {:.2} ms, max {:.2} ms (50 rounds)",
         pct(&par, 0.5),
         pct(&par, 1.0)
     );
+}
+
+async fn nemesis_figures(state: &State) -> (f64, f64, f64) {
+    let start = "setsid sh -c 'echo $$ > /var/lib/faultline/node/db.pid; exec sleep 100000' >/dev/null 2>&1 < /dev/null &";
+    let nodes: Vec<(String, String)> = state
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), n.addr.clone()))
+        .collect();
+    let names: Vec<String> = nodes.iter().map(|(n, _)| n.clone()).collect();
+    let process = names
+        .iter()
+        .map(|n| {
+            (
+                n.clone(),
+                ProcessSpec {
+                    pidfile: "/var/lib/faultline/node/db.pid".into(),
+                    start: start.into(),
+                },
+            )
+        })
+        .collect();
+    let shell = RemoteShell::new(state.remotes(), Duration::from_secs(30));
+    let nemesis = Nemesis::new(
+        shell,
+        Setup {
+            nodes,
+            process,
+            clock: None,
+            dev: "eth0".into(),
+        },
+    );
+    let mut rng = Rng::new(1);
+    let (mut part, mut heal, mut kill) = (Vec::new(), Vec::new(), Vec::new());
+    let db = Fault::Kill(vec!["n1".into()]);
+    nemesis.stop(&db).await.expect("start the db");
+    for _ in 0..20 {
+        let f = Fault::Partition(grudge::halves(&names, &mut rng));
+        let t = Instant::now();
+        nemesis.start(&f).await.expect("partition");
+        part.push(t.elapsed());
+        let t = Instant::now();
+        nemesis.stop(&f).await.expect("heal");
+        heal.push(t.elapsed());
+        let t = Instant::now();
+        nemesis.start(&db).await.expect("kill");
+        nemesis.stop(&db).await.expect("restart");
+        kill.push(t.elapsed());
+    }
+    nemesis.teardown().await.expect("teardown");
+    for v in [&mut part, &mut heal, &mut kill] {
+        v.sort();
+    }
+    (pct(&part, 0.5), pct(&heal, 0.5), pct(&kill, 0.5))
 }

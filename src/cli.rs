@@ -20,6 +20,72 @@ pub enum Command {
     /// The local test cluster: nodes made of Linux namespaces on this machine.
     #[command(subcommand)]
     Cluster(ClusterCmd),
+    /// Inject or heal a fault by hand on a running cluster.
+    #[command(subcommand)]
+    Nemesis(NemesisCmd),
+}
+
+/// `faultline nemesis ...`
+#[derive(Subcommand, Debug)]
+pub enum NemesisCmd {
+    /// Start a fault (and with --duration, stop it again after that long).
+    Start(FaultArgs),
+    /// Stop a fault started earlier.
+    Stop(FaultArgs),
+    /// Heal everything on every node: network, paused/killed DB, clocks.
+    Heal(NemesisCommon),
+}
+
+/// Which fault, and its parameters.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  faultline nemesis start partition --grudge majorities-ring\n  faultline nemesis start loss --probability 0.5 --target n2\n  faultline nemesis start kill --target one --pidfile /var/lib/faultline/node/db.pid --start 'db --daemon'\n  faultline nemesis heal"
+)]
+pub struct FaultArgs {
+    /// partition, loss, kill, pause, clock, clock-strobe or delay.
+    pub fault: String,
+    /// Partition shape: halves, one, isolate:NODE, bridge, majorities-ring, random.
+    #[arg(long, default_value = "halves")]
+    pub grudge: String,
+    /// Nodes for loss/kill/pause/clock/delay: one, minority, majority, all, or names (n1,n2).
+    #[arg(long, default_value = "one")]
+    pub target: String,
+    /// Drop probability for loss.
+    #[arg(long, default_value_t = 0.3)]
+    pub probability: f64,
+    /// Clock offset in milliseconds (negative: behind).
+    #[arg(long, default_value_t = 5000, allow_hyphen_values = true)]
+    pub delta_ms: i64,
+    /// Delay in milliseconds (needs tc netem).
+    #[arg(long, default_value_t = 50)]
+    pub delay_ms: u64,
+    /// Start, wait this many seconds, then stop (Ctrl-C stops early).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub duration: Option<f64>,
+    /// Seed for random grudges and targets.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub common: NemesisCommon,
+}
+
+/// Which cluster, and what the nemesis needs to know about its DB.
+#[derive(Args, Debug)]
+pub struct NemesisCommon {
+    /// Local cluster name (ignored with --nodes/--nodes-file).
+    #[arg(long, default_value = DEFAULT_CLUSTER)]
+    pub name: String,
+    #[command(flatten)]
+    pub remote: NodeArgs,
+    /// The DB's pidfile on each node (for kill and pause).
+    #[arg(long, value_name = "PATH")]
+    pub pidfile: Option<String>,
+    /// Command that starts the DB (for restarting after kill).
+    #[arg(long, value_name = "CMD")]
+    pub start: Option<String>,
+    /// libfaketime offset file on each node (for clock faults).
+    #[arg(long, value_name = "PATH")]
+    pub offset_file: Option<String>,
 }
 
 /// `faultline cluster ...`

@@ -2,6 +2,7 @@
 
 mod check;
 mod cluster;
+mod nemesis;
 mod remotes;
 
 use crate::cli::{Cli, Command};
@@ -12,5 +13,6 @@ pub fn run(cli: Cli) -> Result<i32, Exit> {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Cluster(c) => cluster::run(c),
+        Command::Nemesis(c) => nemesis::run(c),
     }
 }

@@ -16,6 +16,7 @@ pub mod cmd;
 pub mod docker;
 mod error;
 pub mod nodes;
+pub mod shell;
 pub mod ssh;
 
 pub use cmd::{quote, Cmd, Output};
@@ -116,32 +117,40 @@ pub async fn on_all(
     remotes: &[Arc<dyn Remote>],
     cmd: &Cmd,
 ) -> Vec<(Node, Result<Output, RemoteError>)> {
+    let jobs: Vec<(Arc<dyn Remote>, Cmd)> =
+        remotes.iter().map(|r| (r.clone(), cmd.clone())).collect();
+    remotes
+        .iter()
+        .map(|r| r.node().clone())
+        .zip(on_all_each(jobs).await)
+        .collect()
+}
+
+/// Runs each (remote, command) pair at once; results in input order.
+pub async fn on_all_each(jobs: Vec<(Arc<dyn Remote>, Cmd)>) -> Vec<Result<Output, RemoteError>> {
+    let names: Vec<String> = jobs.iter().map(|(r, _)| r.node().name.clone()).collect();
     let mut set = tokio::task::JoinSet::new();
-    for (i, r) in remotes.iter().enumerate() {
-        let (r, cmd) = (r.clone(), cmd.clone());
+    for (i, (r, cmd)) in jobs.into_iter().enumerate() {
         set.spawn(async move { (i, r.exec(&cmd).await) });
     }
-    let mut results: Vec<Option<Result<Output, RemoteError>>> = vec![None; remotes.len()];
+    let mut results: Vec<Option<Result<Output, RemoteError>>> = vec![None; names.len()];
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok((i, res)) => results[i] = Some(res),
-            Err(e) => {
-                // A panicking backend is a bug; report it against no node in particular.
-                eprintln!("internal error: a remote task failed: {e}");
-            }
+            // A panicking backend is a bug; its node gets an error below.
+            Err(e) => eprintln!("internal error: a remote task failed: {e}"),
         }
     }
-    remotes
-        .iter()
+    names
+        .into_iter()
         .zip(results)
-        .map(|(r, res)| {
-            let res = res.unwrap_or_else(|| {
+        .map(|(node, res)| {
+            res.unwrap_or_else(|| {
                 Err(RemoteError::Io {
-                    node: r.node().name.clone(),
+                    node,
                     detail: "task failed".into(),
                 })
-            });
-            (r.node().clone(), res)
+            })
         })
         .collect()
 }

@@ -1,0 +1,276 @@
+//! Faults as data: what kind, on which nodes, with which grudge. A
+//! [`Fault`] is what the schedule picks, what the executor applies, and
+//! what goes into the history as the nemesis op's value.
+
+use crate::grudge::{self, Grudge};
+use crate::rng::Rng;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+/// The kinds of fault the nemesis knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FaultKind {
+    /// Network partition (iptables DROP).
+    Partition,
+    /// Random packet loss (iptables statistic).
+    Loss,
+    /// SIGKILL the DB, restart it on stop.
+    Kill,
+    /// SIGSTOP the DB, SIGCONT on stop.
+    Pause,
+    /// Shift the DB's clock.
+    Clock,
+    /// Alternate the DB's clock quickly between two offsets.
+    ClockStrobe,
+    /// Network delay (needs `tc netem`).
+    Delay,
+}
+
+impl FaultKind {
+    /// Every kind, for messages.
+    pub const ALL: [&'static str; 7] = [
+        "partition",
+        "loss",
+        "kill",
+        "pause",
+        "clock",
+        "clock-strobe",
+        "delay",
+    ];
+
+    /// The name used in specs and histories.
+    pub fn name(self) -> &'static str {
+        Self::ALL[self as usize]
+    }
+}
+
+impl FromStr for FaultKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        use FaultKind::*;
+        Ok(match s {
+            "partition" => Partition,
+            "loss" => Loss,
+            "kill" => Kill,
+            "pause" => Pause,
+            "clock" => Clock,
+            "clock-strobe" => ClockStrobe,
+            "delay" => Delay,
+            _ => {
+                return Err(format!(
+                    "unknown fault {s:?}; expected one of {}",
+                    Self::ALL.join(", ")
+                ))
+            }
+        })
+    }
+}
+
+/// Which nodes a process, loss or clock fault hits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// One random node.
+    One,
+    /// A random minority.
+    Minority,
+    /// A random majority.
+    Majority,
+    /// Every node.
+    All,
+    /// The DB's primaries (leaders), as its probe reports them.
+    Primaries,
+    /// These nodes.
+    Named(Vec<String>),
+}
+
+impl FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "one" => Target::One,
+            "minority" => Target::Minority,
+            "majority" => Target::Majority,
+            "all" => Target::All,
+            "primaries" | "primary" => Target::Primaries,
+            names if !names.is_empty() => {
+                Target::Named(names.split(',').map(|n| n.trim().to_string()).collect())
+            }
+            _ => {
+                return Err("expected one, minority, majority, all, primaries or node names".into())
+            }
+        })
+    }
+}
+
+impl Target {
+    /// The nodes this target picks.
+    pub fn pick(&self, nodes: &[String], primaries: &[String], rng: &mut Rng) -> Vec<String> {
+        let mut v = nodes.to_vec();
+        rng.shuffle(&mut v);
+        let n = nodes.len();
+        let mut picked: Vec<String> = match self {
+            Target::One => v.into_iter().take(1).collect(),
+            Target::Minority => v.into_iter().take(((n - 1) / 2).max(1)).collect(),
+            Target::Majority => v.into_iter().take(n / 2 + 1).collect(),
+            Target::All => v,
+            Target::Primaries => primaries.to_vec(),
+            Target::Named(names) => names.clone(),
+        };
+        picked.sort();
+        picked
+    }
+}
+
+/// How a partition is drawn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GrudgeSpec {
+    /// Random majority/minority halves.
+    Halves,
+    /// One node (named, or random) alone.
+    Isolate(Option<String>),
+    /// The primaries alone.
+    Primaries,
+    /// Two halves joined by one bridge node.
+    Bridge,
+    /// Every node sees a different majority.
+    MajoritiesRing,
+    /// Random 2–3 groups.
+    RandomSubsets,
+    /// Given explicitly: node → nodes it drops.
+    Explicit(BTreeMap<String, Vec<String>>),
+}
+
+impl FromStr for GrudgeSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "halves" | "majority" => GrudgeSpec::Halves,
+            "one" | "isolate" => GrudgeSpec::Isolate(None),
+            "primaries" | "primary" => GrudgeSpec::Primaries,
+            "bridge" => GrudgeSpec::Bridge,
+            "majorities-ring" => GrudgeSpec::MajoritiesRing,
+            "random" | "random-subsets" => GrudgeSpec::RandomSubsets,
+            other => match other.strip_prefix("isolate:") {
+                Some(node) => GrudgeSpec::Isolate(Some(node.to_string())),
+                None => {
+                    return Err(format!(
+                        "unknown grudge {other:?}; expected halves, one, isolate:NODE, primaries, bridge, majorities-ring or random"
+                    ))
+                }
+            },
+        })
+    }
+}
+
+impl GrudgeSpec {
+    /// Draws the grudge over `nodes`.
+    pub fn draw(
+        &self,
+        nodes: &[String],
+        primaries: &[String],
+        rng: &mut Rng,
+    ) -> Result<Grudge, String> {
+        Ok(match self {
+            GrudgeSpec::Halves => grudge::halves(nodes, rng),
+            GrudgeSpec::Isolate(n) => grudge::isolate(nodes, n.as_deref(), rng),
+            GrudgeSpec::Primaries if primaries.is_empty() => {
+                return Err("no primaries known to isolate".into())
+            }
+            GrudgeSpec::Primaries => grudge::isolate_primaries(nodes, primaries),
+            GrudgeSpec::Bridge => grudge::bridge(nodes, rng),
+            GrudgeSpec::MajoritiesRing => grudge::majorities_ring(nodes, rng),
+            GrudgeSpec::RandomSubsets => grudge::random_subsets(nodes, rng),
+            GrudgeSpec::Explicit(m) => grudge::explicit(nodes, m)?,
+        })
+    }
+}
+
+/// One concrete fault.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Cut the network as the grudge says.
+    Partition(Grudge),
+    /// Drop packets between nodes with this probability, on these nodes.
+    Loss {
+        /// Receiving nodes.
+        nodes: Vec<String>,
+        /// Drop probability.
+        probability: f64,
+    },
+    /// Kill the DB on these nodes.
+    Kill(Vec<String>),
+    /// Pause the DB on these nodes.
+    Pause(Vec<String>),
+    /// Shift these nodes' clocks by `delta_ms`.
+    Clock {
+        /// Nodes.
+        nodes: Vec<String>,
+        /// Offset in milliseconds.
+        delta_ms: i64,
+    },
+    /// Delay packets leaving these nodes (`tc netem`).
+    Delay {
+        /// Nodes.
+        nodes: Vec<String>,
+        /// Added delay in milliseconds.
+        delay_ms: u64,
+    },
+    /// Strobe these nodes' clocks.
+    ClockStrobe {
+        /// Nodes.
+        nodes: Vec<String>,
+        /// Offset in milliseconds.
+        delta_ms: i64,
+        /// Flip period.
+        period_ms: u64,
+        /// How long to strobe.
+        duration_ms: u64,
+    },
+}
+
+impl Fault {
+    /// The kind of this fault.
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            Fault::Partition(_) => FaultKind::Partition,
+            Fault::Loss { .. } => FaultKind::Loss,
+            Fault::Kill(_) => FaultKind::Kill,
+            Fault::Pause(_) => FaultKind::Pause,
+            Fault::Clock { .. } => FaultKind::Clock,
+            Fault::ClockStrobe { .. } => FaultKind::ClockStrobe,
+            Fault::Delay { .. } => FaultKind::Delay,
+        }
+    }
+
+    /// History `f` for starting it (`start-partition`, `start-kill`, ...).
+    pub fn start_f(&self) -> String {
+        format!("start-{}", self.kind().name())
+    }
+
+    /// History `f` for stopping it.
+    pub fn stop_f(&self) -> String {
+        format!("stop-{}", self.kind().name())
+    }
+
+    /// The history value: the grudge, or the nodes and parameters.
+    pub fn value(&self) -> Value {
+        match self {
+            Fault::Partition(g) => json!(g),
+            Fault::Loss { nodes, probability } => {
+                json!({"nodes": nodes, "probability": probability})
+            }
+            Fault::Kill(n) | Fault::Pause(n) => json!(n),
+            Fault::Clock { nodes, delta_ms } => json!({"nodes": nodes, "delta_ms": delta_ms}),
+            Fault::Delay { nodes, delay_ms } => json!({"nodes": nodes, "delay_ms": delay_ms}),
+            Fault::ClockStrobe {
+                nodes,
+                delta_ms,
+                period_ms,
+                duration_ms,
+            } => {
+                json!({"nodes": nodes, "delta_ms": delta_ms, "period_ms": period_ms, "duration_ms": duration_ms})
+            }
+        }
+    }
+}

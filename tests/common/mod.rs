@@ -1,0 +1,131 @@
+//! Helpers shared by the root-only integration tests: run the CLI, bring
+//! a local cluster up for one test and always take it down again.
+#![allow(dead_code)]
+
+use faultline::cluster::{Layout, State};
+use std::process::Command;
+
+/// Runs the faultline binary.
+pub fn faultline(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .output()
+        .expect("faultline runs")
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// True if this test can run; in CI a missing prerequisite is a failure.
+pub fn can_run() -> bool {
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let sshd = std::path::Path::new("/usr/sbin/sshd").exists();
+    if root && sshd {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "cluster tests need root and openssh-server in CI"
+    );
+    eprintln!("skipped: needs root and /usr/sbin/sshd");
+    false
+}
+
+/// A cluster that is taken down when the test ends, however it ends.
+pub struct Cluster {
+    pub name: String,
+    pub state: State,
+}
+
+impl Cluster {
+    pub fn up(name: &str, n: usize) -> Cluster {
+        let out = faultline(&["cluster", "up", "--name", name, "--nodes", &n.to_string()]);
+        assert!(
+            out.status.success(),
+            "cluster up: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let state = State::load(&Layout::new(name).unwrap())
+            .unwrap()
+            .expect("state file written");
+        Cluster {
+            name: name.into(),
+            state,
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let out = faultline(&["cluster", "down", "--name", &self.name]);
+        assert!(
+            out.status.success() || std::thread::panicking(),
+            "cluster down: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+pub fn iptables_rules() -> String {
+    Command::new("iptables-save")
+        .output()
+        .map(|o| {
+            text(&o.stdout)
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// Nothing of cluster `name` is left: namespaces, links, processes, state.
+pub fn assert_gone(name: &str) {
+    let ns = text(
+        &Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(
+        !ns.lines().any(|l| l.starts_with(&format!("{name}-"))),
+        "namespaces left: {ns}"
+    );
+    let links = text(
+        &Command::new("ip")
+            .args(["-o", "link", "show"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(
+        !links.contains(&format!(": {name}-")),
+        "links left: {links}"
+    );
+    let dir = Layout::new(name).unwrap().dir();
+    let ps = text(
+        &Command::new("ps")
+            .args(["-eo", "args"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let left: Vec<&str> = ps
+        .lines()
+        .filter(|l| l.contains(&*dir.to_string_lossy()))
+        .collect();
+    assert!(left.is_empty(), "processes left: {left:?}");
+    assert!(!dir.exists(), "state dir left: {}", dir.display());
+}
