@@ -5,7 +5,6 @@
 mod common;
 
 use common::{assert_gone, can_run, faultline, iptables_rules, rt, text, Cluster};
-use faultline::cluster::Layout;
 use faultline::control::docker::DockerRemote;
 use faultline::control::ssh::{HostKeyCheck, SshOptions, SshRemote};
 use faultline::control::{on_all, Cmd, Node, Remote, RemoteError, RemoteExt};
