@@ -42,8 +42,8 @@ pub fn bump_script(mode: &ClockMode, delta_ms: i64) -> String {
         }
         ClockMode::SystemDate => format!(
             "(systemctl stop systemd-timesyncd chrony ntp 2>/dev/null || true); \
-             date -s \"@$(echo \"$(date +%s.%N) + {}\" | bc)\" >/dev/null",
-            offset(delta_ms).trim_end_matches('s')
+             date -s \"@$(( $(date +%s) + {} ))\" >/dev/null",
+            delta_ms / 1000
         ),
     }
 }
