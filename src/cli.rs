@@ -15,6 +15,8 @@ pub struct Cli {
 /// faultline's subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run a test from a YAML spec: DB setup, workload, faults, checking.
+    Test(TestArgs),
     /// Check recorded histories (JSONL, Jepsen history.edn or Jepsen logs).
     Check(CheckArgs),
     /// The local test cluster: nodes made of Linux namespaces on this machine.
@@ -23,6 +25,48 @@ pub enum Command {
     /// Inject or heal a fault by hand on a running cluster.
     #[command(subcommand)]
     Nemesis(NemesisCmd),
+}
+
+/// Arguments of `faultline test`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Exit status: 0 valid, 1 invalid, 2 unknown, 254 bad spec or unreachable nodes, 255 internal error.\n\nExample:\n  faultline test workloads/register-demo.yaml --local 3 --time-limit 20"
+)]
+pub struct TestArgs {
+    /// The test spec (YAML).
+    pub spec: PathBuf,
+    /// Run on a fresh local namespace cluster of N nodes (needs root).
+    #[arg(long, value_name = "N", conflicts_with_all = ["nodes", "nodes_file"])]
+    pub local: Option<usize>,
+    /// Use this existing local cluster (`faultline cluster up --name NAME`).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["nodes", "nodes_file", "local"])]
+    pub cluster: Option<String>,
+    #[command(flatten)]
+    pub remote: NodeArgs,
+    /// Main phase length in seconds (overrides generator.time_limit).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub time_limit: Option<f64>,
+    /// Workers: `10` or `2n` (overrides generator.concurrency).
+    #[arg(long, value_name = "N|Kn")]
+    pub concurrency: Option<String>,
+    /// Total ops per second (overrides generator.rate; 0 = unlimited).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Run the test K times; stop at the first invalid run.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub test_count: usize,
+    /// Seed for the generator and the nemesis (overrides generator.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Leave the DB (and a local cluster made for the test) running.
+    #[arg(long)]
+    pub leave_db_running: bool,
+    /// Store directory.
+    #[arg(long, value_name = "DIR", default_value = "store")]
+    pub store: PathBuf,
+    /// Time limit for the checkers, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120.0, value_parser = parse_seconds)]
+    pub check_time_limit: f64,
 }
 
 /// `faultline nemesis ...`

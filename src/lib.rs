@@ -9,6 +9,9 @@
 //! - [`cmd`]: one module per subcommand.
 //! - [`control`]: run commands and move files on nodes (SSH, docker).
 //! - [`cluster`]: the local test cluster made of Linux namespaces.
+//! - [`spec`]: the YAML test spec, validated into a plan.
+//! - [`runner`]: `faultline test`: DB lifecycle, generator, clients,
+//!   nemesis, history, checking.
 //! - [`exit`]: exit codes.
 
 pub mod cli;
@@ -16,3 +19,5 @@ pub mod cluster;
 pub mod cmd;
 pub mod control;
 pub mod exit;
+pub mod runner;
+pub mod spec;

@@ -4,6 +4,7 @@ mod check;
 mod cluster;
 mod nemesis;
 mod remotes;
+mod test;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
@@ -12,6 +13,7 @@ use crate::exit::Exit;
 pub fn run(cli: Cli) -> Result<i32, Exit> {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Test(args) => test::run(&args),
         Command::Cluster(c) => cluster::run(c),
         Command::Nemesis(c) => nemesis::run(c),
     }

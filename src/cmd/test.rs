@@ -1,0 +1,173 @@
+//! `faultline test SPEC.yaml`: load and validate the spec (no I/O on nodes
+//! until it is valid), apply command-line overrides, get nodes (a fresh
+//! local cluster by default), run K times, exit with the verdict.
+
+use super::remotes;
+use crate::cli::TestArgs;
+use crate::cluster::{self, State};
+use crate::control::Remote;
+use crate::exit::{bad_input, Exit};
+use crate::runner::{self, RunOptions};
+use crate::spec::{self, Concurrency, NodesPlan};
+use faultline_checkers::Validity;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs `faultline test`.
+pub fn run(args: &TestArgs) -> Result<i32, Exit> {
+    let loaded = spec::load(&args.spec).map_err(bad_input)?;
+    let mut plan = loaded.validate().map_err(|errs| {
+        bad_input(
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    if let Some(t) = args.time_limit {
+        plan.time_limit = Duration::from_secs_f64(t);
+    }
+    if let Some(c) = &args.concurrency {
+        plan.concurrency =
+            Concurrency::parse(c).map_err(|m| bad_input(format!("--concurrency: {m}")))?;
+    }
+    if let Some(r) = args.rate {
+        plan.rate = (r > 0.0).then_some(r);
+    }
+    if let Some(seed) = args.seed {
+        plan.seed = seed;
+    }
+    if let Some(n) = args.local {
+        plan.nodes = NodesPlan::Local(n);
+    }
+    if args.test_count == 0 {
+        return Err(bad_input("--test-count must be at least 1"));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Exit::Internal(e.into()))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    rt.spawn(ctrl_c(stop.clone()));
+    let mut verdict = Validity::Valid;
+    for i in 0..args.test_count {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if args.test_count > 1 {
+            eprintln!("== run {} of {}", i + 1, args.test_count);
+        }
+        let mut plan = plan.clone();
+        plan.seed = plan.seed.wrapping_add(i as u64);
+        let v = rt.block_on(one_run(args, plan, &loaded.text, stop.clone()))?;
+        verdict = verdict.merge(v);
+        if v == Validity::Invalid {
+            break;
+        }
+    }
+    Ok(verdict.exit_code())
+}
+
+/// First Ctrl-C: stop issuing ops, heal, tear down, check. Second: abort.
+async fn ctrl_c(stop: Arc<AtomicBool>) {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("\ninterrupted: stopping ops, healing, tearing down and checking what was recorded (Ctrl-C again aborts)");
+        stop.store(true, Ordering::Relaxed);
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("aborted");
+            std::process::exit(crate::exit::INTERNAL);
+        }
+    }
+}
+
+/// A local cluster made for one run; taken down when dropped (unless kept).
+struct LocalCluster {
+    name: String,
+    keep: bool,
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        if self.keep {
+            eprintln!(
+                "leaving local cluster {} running (`faultline cluster down --name {}` removes it)",
+                self.name, self.name
+            );
+        } else if let Err(e) = cluster::down(&self.name) {
+            eprintln!("warning: could not remove local cluster {}: {e}", self.name);
+        }
+    }
+}
+
+async fn one_run(
+    args: &TestArgs,
+    plan: crate::spec::Plan,
+    text: &str,
+    stop: Arc<AtomicBool>,
+) -> Result<Validity, Exit> {
+    let mut local = false;
+    let mut _guard = None;
+    let remotes: Vec<Arc<dyn Remote>> = if let Some(r) = remotes::from_args(&args.remote)? {
+        r
+    } else if let Some(name) = &args.cluster {
+        local = true;
+        let layout = cluster::Layout::new(name).map_err(bad_input)?;
+        State::load(&layout)
+            .map_err(bad_input)?
+            .ok_or_else(|| bad_input(format!("cluster {name} is not up")))?
+            .remotes()
+    } else {
+        match &plan.nodes {
+            NodesPlan::Hosts(hosts) => {
+                let a = crate::cli::NodeArgs {
+                    nodes: Some(hosts.join(",")),
+                    ..args.remote.clone()
+                };
+                remotes::from_args(&a)?.unwrap_or_default()
+            }
+            NodesPlan::Local(n) => {
+                local = true;
+                let name = format!("ft{:04x}", std::process::id() % 0xffff);
+                eprintln!("bringing up local cluster {name} ({n} nodes)");
+                let state = tokio::task::spawn_blocking({
+                    let (name, n) = (name.clone(), *n);
+                    move || cluster::up(&name, n)
+                })
+                .await
+                .map_err(|e| Exit::Internal(e.into()))?;
+                let guard = LocalCluster {
+                    name: name.clone(),
+                    keep: args.leave_db_running,
+                };
+                let state = state.map_err(bad_input)?;
+                _guard = Some(guard);
+                state.remotes()
+            }
+        }
+    };
+    let opts = RunOptions {
+        store: args.store.clone(),
+        spec_text: text.to_string(),
+        leave_db_running: args.leave_db_running,
+        local,
+        stop,
+        check_limit: Duration::from_secs_f64(args.check_time_limit),
+    };
+    let outcome = runner::run(Arc::new(plan), remotes, &opts)
+        .await
+        .map_err(|e| {
+            if e.bad_input {
+                bad_input(e.message)
+            } else {
+                Exit::Internal(anyhow::anyhow!(e.message))
+            }
+        })?;
+    println!("{}", outcome.summary.trim_end());
+    println!(
+        "verdict: {}  (store: {})",
+        outcome.valid,
+        outcome.dir.display()
+    );
+    Ok(outcome.valid)
+}

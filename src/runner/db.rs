@@ -1,0 +1,339 @@
+//! The DB lifecycle on every node, in parallel, from the spec's templates:
+//! teardown (leftovers of an earlier run), install (unless present),
+//! configure, start (daemonized by us, with a pidfile and a log), ready
+//! probe; and at the end stop, teardown and log collection. Per-node
+//! failures are collected and reported together.
+
+use super::template::{node_context, Templates};
+use crate::control::{on_all_each, quote, Cmd, Remote, RemoteExt};
+use crate::spec::Plan;
+use faultline_nemesis::clock;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The DB on the test's nodes.
+pub struct Db {
+    plan: Arc<Plan>,
+    remotes: Vec<Arc<dyn Remote>>,
+    ctx: Vec<minijinja::Value>,
+    templates: Templates,
+    /// libfaketime offset file, when clock faults run under faketime.
+    pub faketime: Option<String>,
+}
+
+/// Per-node failures, one line each.
+pub type NodeErrors = Vec<String>;
+
+impl Db {
+    /// The DB of `plan` on these nodes.
+    pub fn new(plan: Arc<Plan>, remotes: Vec<Arc<dyn Remote>>, faketime: Option<String>) -> Db {
+        let nodes: Vec<_> = remotes.iter().map(|r| r.node().clone()).collect();
+        let ctx = (0..nodes.len())
+            .map(|i| node_context(&nodes, i, &plan.data_dir))
+            .collect();
+        Db {
+            plan,
+            remotes,
+            ctx,
+            templates: Templates::default(),
+            faketime,
+        }
+    }
+
+    /// Renders a template for node `i`.
+    pub fn render(&self, i: usize, template: &str) -> Result<String, String> {
+        self.templates.render(template, &self.ctx[i])
+    }
+
+    /// Renders `template` for every node; all failures together.
+    pub fn render_all(&self, template: &str) -> Result<Vec<String>, NodeErrors> {
+        let mut out = Vec::new();
+        let mut errs = Vec::new();
+        for (i, r) in self.remotes.iter().enumerate() {
+            match self.render(i, template) {
+                Ok(s) => out.push(s),
+                Err(e) => errs.push(format!("node {}: {e}", r.node().name)),
+            }
+        }
+        if errs.is_empty() {
+            Ok(out)
+        } else {
+            Err(errs)
+        }
+    }
+
+    /// The pidfile on node `i`.
+    pub fn pidfile(&self, i: usize) -> Result<String, String> {
+        self.render(i, &self.plan.pidfile)
+    }
+
+    /// The script that starts the DB on node `i`, daemonized, recording its
+    /// pid in the pidfile and appending its output to the log.
+    pub fn start_script(&self, i: usize) -> Result<String, String> {
+        let cmd = self.render(i, &self.plan.db.start.command)?;
+        let pidfile = self.pidfile(i)?;
+        let log = self.render(i, &self.plan.log)?;
+        let mut env: Vec<(String, String)> = Vec::new();
+        for (k, v) in &self.plan.db.start.env {
+            env.push((k.clone(), self.render(i, v)?));
+        }
+        if let Some(f) = &self.faketime {
+            env.extend(clock::faketime_env(f));
+        }
+        let exports: String = env
+            .iter()
+            .map(|(k, v)| format!("export {k}={}; ", quote(v)))
+            .collect();
+        let init_offset = self
+            .faketime
+            .as_ref()
+            .map_or(String::new(), |f| format!("[ -f {f} ] || echo +0 > {f}; "));
+        let dd = quote(&self.plan.data_dir);
+        Ok(format!(
+            "mkdir -p {dd} \"$(dirname {p})\" \"$(dirname {l})\"; cd {dd}; {init_offset}{exports}\
+             setsid sh -c {inner} >> {l} 2>&1 < /dev/null &",
+            p = quote(&pidfile),
+            l = quote(&log),
+            inner = quote(&format!("echo $$ > {}; exec {cmd}", quote(&pidfile)))
+        ))
+    }
+
+    /// Runs one rendered script per node, in parallel; collects failures.
+    async fn each(
+        &self,
+        what: &str,
+        scripts: Vec<String>,
+        timeout: Duration,
+    ) -> Result<Vec<String>, NodeErrors> {
+        let jobs = self
+            .remotes
+            .iter()
+            .cloned()
+            .zip(
+                scripts
+                    .into_iter()
+                    .map(|s| Cmd::shell(s).sudo(true).timeout(timeout)),
+            )
+            .collect();
+        let results = on_all_each(jobs).await;
+        let mut outs = Vec::new();
+        let mut errs = Vec::new();
+        for (r, res) in self.remotes.iter().zip(results) {
+            match res {
+                Ok(o) if o.success() => outs.push(o.stdout_text()),
+                Ok(o) => errs.push(format!(
+                    "node {}: {what} exited with status {}: {}",
+                    r.node().name,
+                    o.status.map_or("signal".into(), |c| c.to_string()),
+                    if o.stderr_text().is_empty() {
+                        o.stdout_text()
+                    } else {
+                        o.stderr_text()
+                    }
+                )),
+                Err(e) => errs.push(format!("{what}: {e}")),
+            }
+        }
+        if errs.is_empty() {
+            Ok(outs)
+        } else {
+            Err(errs)
+        }
+    }
+
+    fn per_node(
+        &self,
+        f: impl Fn(usize) -> Result<String, String>,
+    ) -> Result<Vec<String>, NodeErrors> {
+        let mut out = Vec::new();
+        let mut errs = Vec::new();
+        for (i, r) in self.remotes.iter().enumerate() {
+            match f(i) {
+                Ok(s) => out.push(s),
+                Err(e) => errs.push(format!("node {}: {e}", r.node().name)),
+            }
+        }
+        if errs.is_empty() {
+            Ok(out)
+        } else {
+            Err(errs)
+        }
+    }
+
+    /// Sets the DB up on every node and waits until it is ready.
+    pub async fn setup(&self) -> Result<(), NodeErrors> {
+        self.teardown().await?;
+        if let Some(install) = &self.plan.db.install {
+            let scripts = match &self.plan.db.present {
+                Some(present) => {
+                    let p = self.render_all(present)?;
+                    let i = self.render_all(install)?;
+                    p.into_iter()
+                        .zip(i)
+                        .map(|(p, i)| format!("( {p}\n) >/dev/null 2>&1 || ( {i}\n)"))
+                        .collect()
+                }
+                None => self.render_all(install)?,
+            };
+            self.each("install", scripts, Duration::from_secs(600))
+                .await?;
+        }
+        for file in &self.plan.db.configure {
+            let paths = self.render_all(&file.path)?;
+            let bodies = match (&file.template, &file.source) {
+                (Some(t), _) => self.render_all(t)?,
+                (None, Some(src)) => {
+                    let body = std::fs::read_to_string(src)
+                        .map_err(|e| vec![format!("configure: {src}: {e}")])?;
+                    vec![body; self.remotes.len()]
+                }
+                (None, None) => continue,
+            };
+            let mut errs = Vec::new();
+            for ((r, path), body) in self.remotes.iter().zip(paths).zip(bodies) {
+                if let Err(e) = r.upload(body.as_bytes(), &path).await {
+                    errs.push(format!("configure {path}: {e}"));
+                }
+            }
+            if !errs.is_empty() {
+                return Err(errs);
+            }
+        }
+        let starts = self.per_node(|i| self.start_script(i))?;
+        self.each("start", starts, Duration::from_secs(60)).await?;
+        self.wait_ready().await
+    }
+
+    /// Polls the ready probe on every node until it succeeds or times out.
+    pub async fn wait_ready(&self) -> Result<(), NodeErrors> {
+        let Some((probe, timeout)) = &self.plan.ready else {
+            return Ok(());
+        };
+        let scripts = self.render_all(probe)?;
+        let deadline = Instant::now() + *timeout;
+        let mut last = Vec::new();
+        while Instant::now() < deadline {
+            match self
+                .each("ready probe", scripts.clone(), Duration::from_secs(10))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) => last = e,
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let logs = self.log_tails().await;
+        Err(last
+            .into_iter()
+            .map(|e| format!("{e} (not ready after {:.0} s){logs}", timeout.as_secs_f64()))
+            .collect())
+    }
+
+    async fn log_tails(&self) -> String {
+        let scripts = match self.render_all(&self.plan.log) {
+            Ok(l) => l
+                .into_iter()
+                .map(|l| format!("tail -n 5 {} 2>/dev/null || true", quote(&l)))
+                .collect(),
+            Err(_) => return String::new(),
+        };
+        match self.each("log", scripts, Duration::from_secs(5)).await {
+            Ok(tails) => self
+                .remotes
+                .iter()
+                .zip(tails)
+                .filter(|(_, t)| !t.is_empty())
+                .map(|(r, t)| {
+                    format!(
+                        "\n    {} log: {}",
+                        r.node().name,
+                        t.replace('\n', "\n      ")
+                    )
+                })
+                .collect(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Stops the DB (its `stop` command, else SIGTERM then SIGKILL through
+    /// the pidfile) and runs its teardown command.
+    pub async fn teardown(&self) -> Result<(), NodeErrors> {
+        let scripts = self.per_node(|i| {
+            let pidfile = quote(&self.pidfile(i)?);
+            let stop = match &self.plan.db.stop {
+                Some(s) => format!("( {}\n) || true; ", self.render(i, s)?),
+                None => String::new(),
+            };
+            let teardown = match &self.plan.db.teardown {
+                Some(t) => format!("; {}", self.render(i, t)?),
+                None => String::new(),
+            };
+            Ok(format!(
+                "{stop}if [ -f {pidfile} ]; then pid=$(cat {pidfile}); kill -CONT $pid 2>/dev/null; kill -TERM $pid 2>/dev/null; \
+                 i=0; while [ -d /proc/$pid ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; \
+                 kill -9 $pid 2>/dev/null; rm -f {pidfile}; fi{teardown}"
+            ))
+        })?;
+        self.each("teardown", scripts, Duration::from_secs(60))
+            .await
+            .map(|_| ())
+    }
+
+    /// Names of the current primaries, from the `primaries` probe (empty if
+    /// there is none or it fails).
+    pub async fn primaries(&self) -> Vec<String> {
+        let Some(p) = &self.plan.db.primaries else {
+            return Vec::new();
+        };
+        let Ok(scripts) = self.render_all(p) else {
+            return Vec::new();
+        };
+        let Ok(outs) = self
+            .each("primaries", scripts, Duration::from_secs(5))
+            .await
+        else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = outs
+            .iter()
+            .flat_map(|o| o.split_whitespace().map(String::from))
+            .collect();
+        names.sort();
+        names.dedup();
+        names.retain(|n| self.remotes.iter().any(|r| &r.node().name == n));
+        names
+    }
+
+    /// Copies every node's log files into `dir/nodes/NODE/`; returns what
+    /// could not be copied.
+    pub async fn pull_logs(&self, dir: &Path) -> Vec<String> {
+        let mut errs = Vec::new();
+        let mut templates = vec![self.plan.log.clone()];
+        templates.extend(self.plan.db.logs.iter().cloned());
+        for (i, r) in self.remotes.iter().enumerate() {
+            let node_dir = dir.join("nodes").join(&r.node().name);
+            if let Err(e) = std::fs::create_dir_all(&node_dir) {
+                errs.push(format!("{}: {e}", node_dir.display()));
+                continue;
+            }
+            for t in &templates {
+                let Ok(path) = self.render(i, t) else {
+                    continue;
+                };
+                match r.download(&path).await {
+                    Ok(bytes) => {
+                        let name = Path::new(&path)
+                            .file_name()
+                            .map_or("log".into(), |n| n.to_string_lossy().into_owned());
+                        if let Err(e) = std::fs::write(node_dir.join(name), bytes) {
+                            errs.push(format!("{}: {e}", node_dir.display()));
+                        }
+                    }
+                    Err(e) => errs.push(format!("log {path}: {e}")),
+                }
+            }
+        }
+        errs
+    }
+}

@@ -1,0 +1,204 @@
+//! The generator: what each worker does next. Ops are drawn from the
+//! workload's weighted mix, deterministically from the seed. For
+//! independent keys it does what Jepsen's `independent/concurrent-generator`
+//! does: workers are split into groups of `threads_per_key`, each group works
+//! on one key, and after `ops_per_key` ops the group moves to a fresh key.
+//! Written values are unique per key by default, so a stale read is
+//! provably stale.
+
+use crate::spec::{KeyMode, Plan, Values, WorkloadKind};
+use faultline_nemesis::rng::Rng;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One op to issue: (f, key, value).
+pub type OpSpec = (Arc<str>, Option<Value>, Value);
+
+#[derive(Clone, Copy, Debug)]
+struct Group {
+    key: u64,
+    issued: u64,
+}
+
+/// Draws ops for workers.
+pub struct Generator {
+    kind: WorkloadKind,
+    keys: KeyMode,
+    mix: Vec<(Arc<str>, u32)>,
+    total: u32,
+    values: Values,
+    ops_per_key: u64,
+    group_size: usize,
+    groups: Vec<Group>,
+    next_key: u64,
+    written: HashMap<u64, i64>,
+    next_element: i64,
+    rng: Rng,
+}
+
+impl Generator {
+    /// A generator for `workers` workers on `nodes` nodes.
+    pub fn new(plan: &Plan, workers: usize, nodes: usize) -> Generator {
+        let group_size = plan
+            .threads_per_key
+            .unwrap_or(nodes)
+            .clamp(1, workers.max(1));
+        let n_groups = workers.div_ceil(group_size).max(1);
+        Generator {
+            kind: plan.workload,
+            keys: plan.keys,
+            mix: plan
+                .mix
+                .iter()
+                .filter(|(_, w)| *w > 0)
+                .map(|(f, w)| (Arc::from(f.as_str()), *w))
+                .collect(),
+            total: plan.mix.iter().map(|(_, w)| *w).sum::<u32>().max(1),
+            values: plan.values,
+            ops_per_key: plan.ops_per_key,
+            group_size,
+            groups: (0..n_groups as u64)
+                .map(|k| Group { key: k, issued: 0 })
+                .collect(),
+            next_key: n_groups as u64,
+            written: HashMap::new(),
+            next_element: 0,
+            rng: Rng::new(plan.seed ^ 0x6765_6e65),
+        }
+    }
+
+    fn key_of(&mut self, worker: usize) -> Option<u64> {
+        if self.keys == KeyMode::Single || self.kind == WorkloadKind::Set {
+            return None;
+        }
+        let slot = (worker / self.group_size).min(self.groups.len() - 1);
+        let g = &mut self.groups[slot];
+        if g.issued >= self.ops_per_key {
+            g.key = self.next_key;
+            g.issued = 0;
+            self.next_key += 1;
+        }
+        g.issued += 1;
+        Some(g.key)
+    }
+
+    fn fresh_value(&mut self, key: u64) -> i64 {
+        match self.values {
+            Values::Unique => {
+                let v = self.written.entry(key).or_insert(0);
+                *v += 1;
+                *v
+            }
+            Values::Range(lo, hi) => lo + self.rng.below((hi - lo) as usize) as i64,
+        }
+    }
+
+    /// The next op for `worker`.
+    pub fn next(&mut self, worker: usize) -> OpSpec {
+        let mut pick = self.rng.below(self.total as usize) as u32;
+        let mut f = self.mix[0].0.clone();
+        for (name, w) in &self.mix {
+            if pick < *w {
+                f = name.clone();
+                break;
+            }
+            pick -= w;
+        }
+        let key = self.key_of(worker);
+        let k = key.unwrap_or(0);
+        let value = match &*f {
+            "write" => json!(self.fresh_value(k)),
+            "cas" => {
+                let old = match self.values {
+                    Values::Unique => *self.written.get(&k).unwrap_or(&0),
+                    Values::Range(..) => self.fresh_value(k),
+                };
+                let new = self.fresh_value(k);
+                json!([old, new])
+            }
+            "add" => {
+                self.next_element += 1;
+                json!(self.next_element)
+            }
+            _ => Value::Null,
+        };
+        (f, key.map(|k| json!(k)), value)
+    }
+
+    /// A read of the key `worker` last used (the final-reads phase).
+    pub fn final_read(&self, worker: usize) -> OpSpec {
+        let key = match (self.keys, self.kind) {
+            (KeyMode::Independent, WorkloadKind::Register | WorkloadKind::CasRegister) => Some(
+                json!(self.groups[(worker / self.group_size).min(self.groups.len() - 1)].key),
+            ),
+            _ => None,
+        };
+        (Arc::from("read"), key, Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Concurrency, NodesPlan};
+    use std::time::Duration;
+
+    fn plan(keys: KeyMode) -> Plan {
+        Plan {
+            name: "t".into(),
+            nodes: NodesPlan::Local(3),
+            data_dir: "/d".into(),
+            db: Default::default(),
+            ready: None,
+            pidfile: String::new(),
+            log: String::new(),
+            client_command: "true".into(),
+            op_timeout: Duration::from_secs(1),
+            workload: WorkloadKind::CasRegister,
+            keys,
+            mix: vec![("read".into(), 1), ("write".into(), 1), ("cas".into(), 1)],
+            values: Values::Unique,
+            concurrency: Concurrency::Count(6),
+            rate: None,
+            time_limit: Duration::from_secs(1),
+            ops_per_key: 5,
+            threads_per_key: Some(3),
+            recovery: Duration::ZERO,
+            final_reads: true,
+            seed: 1,
+            nemesis: None,
+            checkers: vec![],
+        }
+    }
+
+    #[test]
+    fn groups_rotate_keys_and_values_are_unique() {
+        let mut g = Generator::new(&plan(KeyMode::Independent), 6, 3);
+        let ops: Vec<OpSpec> = (0..30).map(|i| g.next(i % 3)).collect();
+        let keys: std::collections::BTreeSet<String> = ops
+            .iter()
+            .map(|(_, k, _)| k.clone().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            keys.len(),
+            6,
+            "group 0 moves to a fresh key every 5 ops: {keys:?}"
+        );
+        let writes: Vec<&Value> = ops
+            .iter()
+            .filter(|(f, k, _)| &**f == "write" && k == &Some(json!(0)))
+            .map(|(_, _, v)| v)
+            .collect();
+        let mut uniq = writes.clone();
+        uniq.dedup();
+        assert_eq!(writes, uniq);
+        let mut a = Generator::new(&plan(KeyMode::Single), 6, 3);
+        let mut b = Generator::new(&plan(KeyMode::Single), 6, 3);
+        assert_eq!(
+            (0..20).map(|i| a.next(i % 6)).collect::<Vec<_>>(),
+            (0..20).map(|i| b.next(i % 6)).collect::<Vec<_>>()
+        );
+        assert!(a.next(0).1.is_none());
+    }
+}

@@ -1,0 +1,539 @@
+//! The test runner: `faultline test SPEC.yaml` end to end.
+//!
+//! Phases: connect (or bring up a local cluster), set the DB up on every
+//! node, run the workers and the nemesis side by side until the time limit,
+//! heal everything and wait for recovery, final reads, then teardown (which
+//! runs on every exit path, Ctrl-C included), log collection, checking and
+//! the summary. The history is appended and flushed op by op to
+//! `history.jsonl` while the test runs.
+
+pub mod client;
+pub mod db;
+pub mod generator;
+mod progress;
+pub mod recorder;
+pub mod results;
+pub mod store;
+pub mod template;
+
+use crate::control::Remote;
+use crate::spec::Plan;
+use client::{Client, ExecClient, LogSink, Request};
+use db::Db;
+use faultline_checkers::{History, Op, OpType, Process, Validity};
+use faultline_nemesis::clock::{self, ClockMode};
+use faultline_nemesis::process::ProcessSpec;
+use faultline_nemesis::{FaultKind, Nemesis, Schedule, Setup, Shell};
+use generator::Generator;
+use recorder::Recorder;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How to run (beyond the plan).
+pub struct RunOptions {
+    /// Store directory.
+    pub store: PathBuf,
+    /// The spec file's text, saved as test.yaml.
+    pub spec_text: String,
+    /// Leave the DB (and a local cluster) running afterwards.
+    pub leave_db_running: bool,
+    /// Whether the nodes are local namespace nodes (clock faults use faketime).
+    pub local: bool,
+    /// Set by the first Ctrl-C: stop issuing ops, heal, tear down, check.
+    pub stop: Arc<AtomicBool>,
+    /// Time limit for the checkers.
+    pub check_limit: Duration,
+}
+
+/// What a run produced.
+pub struct Outcome {
+    /// Merged verdict.
+    pub valid: Validity,
+    /// The run directory.
+    pub dir: PathBuf,
+    /// Terminal summary.
+    pub summary: String,
+}
+
+/// Everything workers share.
+struct Shared {
+    plan: Arc<Plan>,
+    recorder: Recorder,
+    generator: Mutex<Generator>,
+    stop: Arc<AtomicBool>,
+    deadline: Instant,
+    ids: AtomicU64,
+    slots: AtomicU64,
+    log: LogSink,
+    nodes: Vec<crate::control::Node>,
+    workers: usize,
+    fault: Mutex<Option<String>>,
+}
+
+/// A failed run: the message and the exit code it maps to.
+#[derive(Debug)]
+pub struct RunError {
+    /// Bad input (254) or internal (255).
+    pub bad_input: bool,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl RunError {
+    fn bad(m: impl Into<String>) -> RunError {
+        RunError {
+            bad_input: true,
+            message: m.into(),
+        }
+    }
+    fn internal(m: impl Into<String>) -> RunError {
+        RunError {
+            bad_input: false,
+            message: m.into(),
+        }
+    }
+}
+
+/// Runs one test on `remotes`.
+pub async fn run(
+    plan: Arc<Plan>,
+    remotes: Vec<Arc<dyn Remote>>,
+    opts: &RunOptions,
+) -> Result<Outcome, RunError> {
+    let dir = store::new_run(&opts.store, &plan.name)
+        .map_err(|e| RunError::internal(format!("{}: {e}", opts.store.display())))?;
+    std::fs::write(dir.join("test.yaml"), &opts.spec_text)
+        .map_err(|e| RunError::internal(e.to_string()))?;
+    let log_file = std::fs::File::create(dir.join("faultline.log"))
+        .map_err(|e| RunError::internal(e.to_string()))?;
+    let log: LogSink = Arc::new(Mutex::new(Box::new(log_file)));
+    let recorder = Recorder::create(&dir.join("history.jsonl"))
+        .map_err(|e| RunError::internal(e.to_string()))?;
+    let note = |m: &str| {
+        eprintln!("{m}");
+        if let Ok(mut w) = log.lock() {
+            let _ = writeln!(w, "{m}");
+        }
+    };
+    note(&format!(
+        "run {} on {} nodes; store {}",
+        plan.name,
+        remotes.len(),
+        dir.display()
+    ));
+
+    let clock_faults = plan.nemesis.as_ref().is_some_and(|n| {
+        n.faults
+            .iter()
+            .any(|k| matches!(k, FaultKind::Clock | FaultKind::ClockStrobe))
+    });
+    let faketime =
+        (opts.local && clock_faults).then(|| format!("{}/faultline-faketime", plan.data_dir));
+    let db = Arc::new(Db::new(plan.clone(), remotes.clone(), faketime.clone()));
+    let nemesis = build_nemesis(&plan, &db, &remotes, faketime, opts.local)?;
+    if let (Some(n), Some(spec)) = (&nemesis, &plan.nemesis) {
+        let mut unsupported = n.probe(&spec.faults).await;
+        if let (true, Some(bin)) = (clock_faults, &plan.db.binary) {
+            let kind = n
+                .shell()
+                .run(&remotes[0].node().name, &clock::detect_script(bin))
+                .await
+                .unwrap_or_default();
+            if kind == "go" || kind == "static" {
+                unsupported.push((
+                    FaultKind::Clock,
+                    format!("{bin} is a {kind} binary, which libfaketime cannot shift"),
+                ));
+            }
+        }
+        if !unsupported.is_empty() {
+            let lines: Vec<String> = unsupported
+                .iter()
+                .map(|(k, why)| format!("  {}: {why}", k.name()))
+                .collect();
+            return Err(RunError::bad(format!(
+                "faults not supported here (remove them from nemesis.faults):\n{}",
+                lines.join("\n")
+            )));
+        }
+    }
+
+    note("setting up the DB on every node");
+    let setup = db.setup().await;
+    let result = match setup {
+        Err(errs) => Err(RunError::bad(format!(
+            "DB setup failed:\n  {}",
+            errs.join("\n  ")
+        ))),
+        Ok(()) => {
+            let shared = Arc::new(Shared {
+                workers: plan.concurrency.workers(remotes.len()),
+                generator: Mutex::new(Generator::new(
+                    &plan,
+                    plan.concurrency.workers(remotes.len()),
+                    remotes.len(),
+                )),
+                recorder,
+                stop: opts.stop.clone(),
+                deadline: Instant::now() + plan.time_limit,
+                ids: AtomicU64::new(0),
+                slots: AtomicU64::new(0),
+                log: log.clone(),
+                nodes: remotes.iter().map(|r| r.node().clone()).collect(),
+                plan: plan.clone(),
+                fault: Mutex::new(None),
+            });
+            Ok(main_phase(shared, &db, nemesis.as_ref()).await)
+        }
+    };
+    // Teardown, on every path.
+    if let Some(n) = &nemesis {
+        match n.teardown().await {
+            Ok(repaired) if !repaired.is_empty() => {
+                note(&format!("healed: {}", repaired.join("; ")))
+            }
+            Ok(_) => {}
+            Err(e) => note(&format!("warning: heal failed: {e}")),
+        }
+    }
+    for e in db.pull_logs(&dir).await {
+        note(&format!("warning: could not copy a log: {e}"));
+    }
+    if !opts.leave_db_running {
+        if let Err(errs) = db.teardown().await {
+            note(&format!("warning: DB teardown: {}", errs.join("; ")));
+        }
+    }
+    let (shared, main_err) = match result {
+        Err(e) => return Err(e),
+        Ok((shared, err)) => (shared, err),
+    };
+    if let Some(e) = main_err {
+        note(&format!("warning: {e}"));
+    }
+    let (ops, write_err) = shared.recorder.finish();
+    if let Some(e) = write_err {
+        note(&format!("warning: writing history.jsonl failed: {e}"));
+    }
+    // Line numbers of history.jsonl, so explanations point into the file.
+    let lines = (1..=ops.len() as u32).collect();
+    let history = History::with_lines(ops, lines);
+    let results = results::check(&plan, &history, opts.check_limit);
+    let json = serde_json::to_string_pretty(&results.json).unwrap_or_default();
+    std::fs::write(dir.join("results.json"), json)
+        .map_err(|e| RunError::internal(e.to_string()))?;
+    Ok(Outcome {
+        valid: results.valid,
+        dir,
+        summary: results.text,
+    })
+}
+
+fn build_nemesis(
+    plan: &Plan,
+    db: &Db,
+    remotes: &[Arc<dyn Remote>],
+    faketime: Option<String>,
+    local: bool,
+) -> Result<Option<Nemesis<crate::control::shell::RemoteShell>>, RunError> {
+    if plan.nemesis.is_none() {
+        return Ok(None);
+    }
+    let mut process = std::collections::BTreeMap::new();
+    for (i, r) in remotes.iter().enumerate() {
+        let pidfile = db.pidfile(i).map_err(RunError::bad)?;
+        let start = db.start_script(i).map_err(RunError::bad)?;
+        process.insert(r.node().name.clone(), ProcessSpec { pidfile, start });
+    }
+    let clock = match faketime {
+        Some(offset_file) => Some(ClockMode::Faketime { offset_file }),
+        None if !local => Some(ClockMode::SystemDate),
+        None => None,
+    };
+    let setup = Setup {
+        nodes: remotes
+            .iter()
+            .map(|r| (r.node().name.clone(), r.node().addr.clone()))
+            .collect(),
+        process,
+        clock,
+        dev: "eth0".into(),
+    };
+    let shell = crate::control::shell::RemoteShell::new(remotes.to_vec(), Duration::from_secs(60));
+    Ok(Some(Nemesis::new(shell, setup)))
+}
+
+/// Workers and nemesis until the deadline; then heal, recover, final reads.
+async fn main_phase(
+    shared: Arc<Shared>,
+    db: &Arc<Db>,
+    nemesis: Option<&Nemesis<crate::control::shell::RemoteShell>>,
+) -> (Arc<Shared>, Option<String>) {
+    let progress = progress::start(shared.clone());
+    let mut workers = tokio::task::JoinSet::new();
+    for w in 0..shared.workers {
+        let s = shared.clone();
+        workers.spawn(async move { worker(w, s).await });
+    }
+    let nemesis_err = match (nemesis, shared.plan.nemesis.clone()) {
+        (Some(n), Some(spec)) => {
+            nemesis_loop(n, Schedule::new(spec, shared.plan.seed), db, &shared).await
+        }
+        _ => None,
+    };
+    let mut clients: Vec<(usize, u64, ExecClient)> = Vec::new();
+    while let Some(r) = workers.join_next().await {
+        if let Ok(c) = r {
+            clients.push(c);
+        }
+    }
+    if let Some(n) = nemesis {
+        match n.heal_all().await {
+            Ok(repaired) => record_nemesis(&shared, "heal", serde_json::json!(repaired), None),
+            Err(e) => record_nemesis(
+                &shared,
+                "heal",
+                serde_json::Value::Null,
+                Some(e.to_string()),
+            ),
+        }
+        *shared.fault.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+    if shared.plan.final_reads && !shared.stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(shared.plan.recovery).await;
+        let mut reads = tokio::task::JoinSet::new();
+        for (w, process, client) in clients.drain(..) {
+            let s = shared.clone();
+            reads.spawn(async move { final_read(w, process, client, s).await });
+        }
+        while reads.join_next().await.is_some() {}
+    }
+    for (_, _, mut c) in clients {
+        c.close().await;
+    }
+    progress.finish();
+    (shared, nemesis_err)
+}
+
+fn open_client(s: &Shared, w: usize, process: u64) -> ExecClient {
+    let node = &s.nodes[w % s.nodes.len()];
+    let env = vec![
+        ("FAULTLINE_NODE".to_string(), node.name.clone()),
+        ("FAULTLINE_NODE_ADDR".to_string(), node.addr.clone()),
+        (
+            "FAULTLINE_NODES".to_string(),
+            s.nodes
+                .iter()
+                .map(|n| n.name.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        ("FAULTLINE_PROCESS".to_string(), process.to_string()),
+    ];
+    ExecClient::open(
+        &s.plan.client_command,
+        &env,
+        format!("plugin p{process} {}", node.name),
+        s.log.clone(),
+    )
+}
+
+/// Invokes one op and records its invocation and completion. Returns
+/// whether it ended `info`.
+async fn perform(
+    s: &Shared,
+    w: usize,
+    process: u64,
+    client: &mut ExecClient,
+    op: generator::OpSpec,
+) -> bool {
+    let (f, key, value) = op;
+    let node = &s.nodes[w % s.nodes.len()].name;
+    let req = Request {
+        id: s.ids.fetch_add(1, Ordering::Relaxed),
+        f: f.clone(),
+        key: key.clone(),
+        value: value.clone(),
+    };
+    s.recorder.record(event(
+        Process::Client(process),
+        OpType::Invoke,
+        &f,
+        key.clone(),
+        value.clone(),
+        None,
+        Some(node),
+    ));
+    let reply = client.invoke(&req, s.plan.op_timeout).await;
+    let result = if reply.kind == OpType::Ok && matches!(&*f, "read" | "dequeue") {
+        reply.value
+    } else {
+        value
+    };
+    s.recorder.record(event(
+        Process::Client(process),
+        reply.kind,
+        &f,
+        key,
+        result,
+        reply.error,
+        Some(node),
+    ));
+    reply.kind == OpType::Info
+}
+
+/// One worker: ops until the deadline or Ctrl-C. Returns its client for
+/// the final reads.
+async fn worker(w: usize, s: Arc<Shared>) -> (usize, u64, ExecClient) {
+    let mut process = w as u64;
+    let mut client = open_client(&s, w, process);
+    let start = s.recorder.started();
+    loop {
+        if s.stop.load(Ordering::Relaxed) || Instant::now() >= s.deadline {
+            break;
+        }
+        if let Some(rate) = s.plan.rate {
+            let slot = s.slots.fetch_add(1, Ordering::Relaxed);
+            let at = start + Duration::from_secs_f64(slot as f64 / rate);
+            if at >= s.deadline {
+                break;
+            }
+            tokio::time::sleep_until(at.into()).await;
+        }
+        let op = s
+            .generator
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next(w);
+        if perform(&s, w, process, &mut client, op).await {
+            // Jepsen semantics: after an indeterminate op the process is
+            // gone; the worker continues as a new one, with a new plugin.
+            client.close().await;
+            process += s.workers as u64;
+            client = open_client(&s, w, process);
+        }
+    }
+    (w, process, client)
+}
+
+async fn final_read(
+    w: usize,
+    process: u64,
+    mut client: ExecClient,
+    s: Arc<Shared>,
+) -> (usize, u64, ExecClient) {
+    let op = s
+        .generator
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .final_read(w);
+    perform(&s, w, process, &mut client, op).await;
+    (w, process, client)
+}
+
+/// A history event (index and time are set when it is recorded).
+fn event(
+    process: Process,
+    kind: OpType,
+    f: &Arc<str>,
+    key: Option<serde_json::Value>,
+    value: serde_json::Value,
+    error: Option<String>,
+    node: Option<&str>,
+) -> Op {
+    let mut op = Op::new(0, process, kind, "", value);
+    op.f = f.clone();
+    op.key = key;
+    op.error = error.map(String::into_boxed_str);
+    op.node = node.map(Box::from);
+    op
+}
+
+fn record_nemesis(s: &Shared, f: &str, value: serde_json::Value, error: Option<String>) {
+    let f: Arc<str> = Arc::from(f);
+    s.recorder.record(event(
+        Process::Nemesis,
+        OpType::Info,
+        &f,
+        None,
+        value,
+        error,
+        None,
+    ));
+}
+
+/// Sleeps until `d` passes, the deadline comes, or Ctrl-C.
+async fn pause(s: &Shared, d: Duration) {
+    let until = (Instant::now() + d).min(s.deadline);
+    while Instant::now() < until && !s.stop.load(Ordering::Relaxed) {
+        tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
+    }
+}
+
+/// Starts and stops faults on the schedule until the deadline.
+async fn nemesis_loop(
+    n: &Nemesis<crate::control::shell::RemoteShell>,
+    mut schedule: Schedule,
+    db: &Db,
+    s: &Shared,
+) -> Option<String> {
+    let names: Vec<String> = s.nodes.iter().map(|n| n.name.clone()).collect();
+    let interval = schedule.spec().interval;
+    pause(s, schedule.spec().quiet).await;
+    let mut first_error = None;
+    while !s.stop.load(Ordering::Relaxed) && Instant::now() + interval < s.deadline {
+        let primaries = db.primaries().await;
+        let fault = match schedule.next(&names, &primaries) {
+            Ok(f) => f,
+            Err(e) => return Some(e),
+        };
+        let start_f: Arc<str> = Arc::from(fault.start_f());
+        s.recorder.record(event(
+            Process::Nemesis,
+            OpType::Invoke,
+            &start_f,
+            None,
+            fault.value(),
+            None,
+            None,
+        ));
+        *s.fault.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(format!("{} {}", fault.kind().name(), fault.value()));
+        match n.start(&fault).await {
+            Ok(_) => record_nemesis(s, &start_f, fault.value(), None),
+            Err(e) => {
+                record_nemesis(s, &start_f, fault.value(), Some(e.to_string()));
+                first_error.get_or_insert(e.to_string());
+            }
+        }
+        pause(s, interval).await;
+        let stop_f: Arc<str> = Arc::from(fault.stop_f());
+        s.recorder.record(event(
+            Process::Nemesis,
+            OpType::Invoke,
+            &stop_f,
+            None,
+            fault.value(),
+            None,
+            None,
+        ));
+        match n.stop(&fault).await {
+            Ok(_) => record_nemesis(s, &stop_f, fault.value(), None),
+            Err(e) => {
+                record_nemesis(s, &stop_f, fault.value(), Some(e.to_string()));
+                first_error.get_or_insert(e.to_string());
+            }
+        }
+        *s.fault.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        pause(s, interval).await;
+    }
+    first_error
+}
+
+/// The store directory to use: `--store`, else `./store`.
+pub fn default_store() -> PathBuf {
+    Path::new("store").to_path_buf()
+}

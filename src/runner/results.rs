@@ -1,0 +1,182 @@
+//! After a run: the checkers the spec asked for, run over the recorded
+//! history, merged into one verdict, `results.json` and a terminal summary
+//! (verdict per checker, op counts by f and type, latencies).
+
+use crate::spec::{Plan, WorkloadKind};
+use faultline_checkers::linear::{self, Options};
+use faultline_checkers::model::{CasRegister, Register, Scalar, Set};
+use faultline_checkers::{History, OpType, Process, Validity};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+/// The outcome of checking one run.
+pub struct Results {
+    /// Merged verdict.
+    pub valid: Validity,
+    /// `results.json`.
+    pub json: Value,
+    /// Terminal summary.
+    pub text: String,
+}
+
+/// Runs the plan's checkers over `history`.
+pub fn check(plan: &Plan, history: &History, time_limit: Duration) -> Results {
+    let mut valid = Validity::Valid;
+    let mut checkers = serde_json::Map::new();
+    let mut text = String::new();
+    for name in &plan.checkers {
+        let (v, j) = match name.as_str() {
+            "linearizable" => linearizable(plan, history, time_limit, &mut text),
+            "stats" => stats(history, &mut text),
+            "perf" => perf(history, &mut text),
+            other => (
+                Validity::Unknown,
+                json!({"valid": "unknown", "error": format!("unknown checker {other}")}),
+            ),
+        };
+        valid = valid.merge(v);
+        checkers.insert(name.clone(), j);
+    }
+    let nemesis: Vec<Value> = history
+        .ops()
+        .iter()
+        .filter(|o| o.process == Process::Nemesis && o.kind == OpType::Info && o.error.is_none())
+        .map(|o| json!({"f": &*o.f, "value": o.value, "time": o.time}))
+        .collect();
+    let json =
+        json!({"valid": valid, "checkers": checkers, "nemesis": nemesis, "ops": history.len()});
+    Results { valid, json, text }
+}
+
+fn linearizable(
+    plan: &Plan,
+    history: &History,
+    limit: Duration,
+    text: &mut String,
+) -> (Validity, Value) {
+    let opts = Options::default().with_time_limit(Some(limit));
+    let result = match plan.workload {
+        WorkloadKind::Register => linear::check(&Register::new(Scalar::Null), history, &opts),
+        WorkloadKind::CasRegister => linear::check(&CasRegister::new(Scalar::Null), history, &opts),
+        WorkloadKind::Set => linear::check(&Set, history, &opts),
+    };
+    match result {
+        Ok(a) => {
+            let _ = writeln!(
+                text,
+                "linearizable: {} ({} model, {} ops in {} independent histories)",
+                a.valid, a.model, a.ops, a.partitions
+            );
+            if let Some(f) = &a.failure {
+                let _ = write!(text, "{}", indent(&f.explanation));
+            }
+            if let Some(u) = &a.unknown {
+                let _ = writeln!(text, "  could not decide: {}", u.reason);
+            }
+            (a.valid, serde_json::to_value(&a).unwrap_or(Value::Null))
+        }
+        Err(e) => {
+            let _ = writeln!(
+                text,
+                "linearizable: unknown (the history could not be checked: {e})"
+            );
+            (
+                Validity::Unknown,
+                json!({"valid": "unknown", "error": e.to_string()}),
+            )
+        }
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+fn stats(history: &History, text: &mut String) -> (Validity, Value) {
+    let mut by_f: BTreeMap<String, [u64; 3]> = BTreeMap::new();
+    for op in history
+        .ops()
+        .iter()
+        .filter(|o| o.process != Process::Nemesis)
+    {
+        let slot = match op.kind {
+            OpType::Ok => 0,
+            OpType::Fail => 1,
+            OpType::Info => 2,
+            OpType::Invoke => continue,
+        };
+        by_f.entry(op.f.to_string()).or_default()[slot] += 1;
+    }
+    let total_ok: u64 = by_f.values().map(|c| c[0]).sum();
+    let valid = if total_ok > 0 {
+        Validity::Valid
+    } else {
+        Validity::Unknown
+    };
+    let _ = writeln!(
+        text,
+        "stats: {}{}",
+        valid,
+        if total_ok == 0 {
+            " (no operation succeeded: is the client working?)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        text,
+        "  {:<10} {:>8} {:>8} {:>8}",
+        "f", "ok", "fail", "info"
+    );
+    for (f, c) in &by_f {
+        let _ = writeln!(text, "  {f:<10} {:>8} {:>8} {:>8}", c[0], c[1], c[2]);
+    }
+    let j: serde_json::Map<String, Value> = by_f
+        .iter()
+        .map(|(f, c)| (f.clone(), json!({"ok": c[0], "fail": c[1], "info": c[2]})))
+        .collect();
+    (valid, json!({"valid": valid, "by_f": j}))
+}
+
+fn perf(history: &History, text: &mut String) -> (Validity, Value) {
+    let Ok(pairs) = history.pairs() else {
+        return (Validity::Valid, json!({"valid": true}));
+    };
+    let mut lat: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for p in pairs {
+        if let Some(c) = p.completion {
+            let (a, b) = (&history[p.invoke], &history[c]);
+            if a.time >= 0 && b.time >= a.time {
+                lat.entry(a.f.to_string())
+                    .or_default()
+                    .push((b.time - a.time) as f64 / 1e6);
+            }
+        }
+    }
+    let _ = writeln!(text, "perf (latency, ms):");
+    let _ = writeln!(
+        text,
+        "  {:<10} {:>8} {:>8} {:>8} {:>8}",
+        "f", "count", "p50", "p99", "max"
+    );
+    let mut j = serde_json::Map::new();
+    for (f, v) in &mut lat {
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() - 1) as f64 * p) as usize];
+        let _ = writeln!(
+            text,
+            "  {f:<10} {:>8} {:>8.2} {:>8.2} {:>8.2}",
+            v.len(),
+            q(0.5),
+            q(0.99),
+            q(1.0)
+        );
+        j.insert(
+            f.clone(),
+            json!({"count": v.len(), "p50_ms": q(0.5), "p99_ms": q(0.99), "max_ms": q(1.0)}),
+        );
+    }
+    (Validity::Valid, json!({"valid": true, "latency": j}))
+}

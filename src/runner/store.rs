@@ -1,0 +1,64 @@
+//! The store: `store/<test>/<YYYYmmddTHHMMSS.mmm>/` per run, with
+//! `store/<test>/latest` and `store/latest` symlinks (DESIGN.md).
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// `YYYYmmddTHHMMSS.mmm` in UTC for `t`.
+pub fn timestamp(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (secs, ms) = (d.as_secs() as i64, d.subsec_millis());
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}.{ms:03}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Makes a fresh run directory for test `name` under `store`, and points
+/// the `latest` links at it.
+pub fn new_run(store: &Path, name: &str) -> std::io::Result<PathBuf> {
+    let test_dir = store.join(name);
+    let mut run = test_dir.join(timestamp(SystemTime::now()));
+    while run.exists() {
+        run = test_dir.join(timestamp(
+            SystemTime::now() + std::time::Duration::from_millis(1),
+        ));
+    }
+    std::fs::create_dir_all(&run)?;
+    let rel = run.file_name().map(PathBuf::from).unwrap_or_default();
+    relink(&test_dir.join("latest"), &rel)?;
+    relink(&store.join("latest"), &Path::new(name).join(&rel))?;
+    Ok(run)
+}
+
+fn relink(link: &Path, target: &Path) -> std::io::Result<()> {
+    let tmp = link.with_extension("tmp-link");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)?;
+    std::fs::rename(&tmp, link)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_timestamps() {
+        let t = UNIX_EPOCH + std::time::Duration::from_millis(1_795_430_400_123);
+        assert_eq!(timestamp(t), "20261123T104000.123");
+        assert_eq!(timestamp(UNIX_EPOCH), "19700101T000000.000");
+    }
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""A tiny primary/backup key-value register service: the database under test.
+
+Usage:
+    kvserver.py --listen HOST:PORT --primary HOST:PORT [--stale-rate P] [--seed N]
+
+Protocol (JSON lines over TCP; a connection may carry many requests in turn):
+
+    request:  {"f": "read" | "write" | "cas", "key": K, "value": V}
+    response: {"type": "ok", "value": ...}
+              {"type": "fail", "error": "..."}    definitely not executed
+              {"type": "info", "error": "..."}    outcome unknown
+
+``key`` may be absent or null (one default register); keys are JSON scalars.
+``read`` returns the value (null if unset), ``write v`` sets it, and
+``cas [old, new]`` sets ``new`` only if the value equals ``old``, else fails
+with "cas mismatch".
+
+If ``--listen`` equals ``--primary`` this node is the primary: it holds the
+registers in memory behind one lock, so the service is linearizable. Otherwise
+it is a backup that forwards each request to the primary (one persistent link
+per client connection) and relays the answer: ``fail`` if the primary cannot be
+reached, ``info`` if the link breaks or times out after sending.
+
+``--stale-rate P`` is a deliberate bug for backups: with probability P a read
+is answered from the last value the backup saw for that key, without asking
+the primary. With P = 0 (the default) the service is correct.
+"""
+import argparse
+import json
+import random
+import signal
+import socket
+import socketserver
+import sys
+import threading
+
+OPS = ("read", "write", "cas")
+SCALARS = (str, int, float, bool, type(None))
+UPSTREAM_TIMEOUT = 1.0
+
+
+def log(msg):
+    print(f"kvserver: {msg}", file=sys.stderr, flush=True)
+
+
+def parse_addr(text):
+    host, _, port = text.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def parse_request(line):
+    """Return (f, key, value) or raise ValueError describing the problem."""
+    req = json.loads(line)
+    if not isinstance(req, dict):
+        raise ValueError("request is not a JSON object")
+    f, key, value = req.get("f"), req.get("key"), req.get("value")
+    if f not in OPS:
+        raise ValueError(f"unknown f {f!r}")
+    if not isinstance(key, SCALARS):
+        raise ValueError("key must be a JSON scalar")
+    if f == "cas" and not (isinstance(value, list) and len(value) == 2):
+        raise ValueError("cas value must be [old, new]")
+    return f, key, value
+
+
+class Primary:
+    """Holds the registers; every operation runs under one lock."""
+
+    def __init__(self):
+        self.data = {}
+        self.lock = threading.Lock()
+
+    def execute(self, f, key, value, _upstream):
+        k = json.dumps(key)
+        with self.lock:
+            current = self.data.get(k)
+            if f == "read":
+                return {"type": "ok", "value": current}
+            if f == "write":
+                self.data[k] = value
+                return {"type": "ok", "value": value}
+            old, new = value
+            if current != old:
+                return {"type": "fail", "error": "cas mismatch"}
+            self.data[k] = new
+            return {"type": "ok", "value": value}
+
+
+class Upstream:
+    """One persistent connection from a backup to the primary."""
+
+    def __init__(self, addr):
+        self.addr = addr
+        self.sock = None
+        self.rfile = None
+
+    def close(self):
+        if self.sock is not None:
+            self.rfile.close()
+            self.sock.close()
+        self.sock = self.rfile = None
+
+    def call(self, request):
+        if self.sock is None:
+            try:
+                self.sock = socket.create_connection(self.addr, UPSTREAM_TIMEOUT)
+            except OSError as e:
+                log(f"primary unreachable: {e}")
+                return {"type": "fail", "error": f"primary unreachable: {e}"}
+            self.rfile = self.sock.makefile("rb")
+        try:
+            self.sock.sendall(json.dumps(request).encode() + b"\n")
+            line = self.rfile.readline()
+            if not line.endswith(b"\n"):
+                raise ConnectionError("primary closed the connection")
+            return json.loads(line)
+        except (OSError, ValueError) as e:
+            log(f"primary link failed after send: {e!r}")
+            self.close()
+            return {"type": "info", "error": f"primary link failed: {e!r}"}
+
+
+class Backup:
+    """Forwards to the primary; optionally serves stale reads from a cache."""
+
+    def __init__(self, stale_rate, seed):
+        self.stale_rate = stale_rate
+        self.rng = random.Random(seed)
+        self.cache = {}
+        self.lock = threading.Lock()
+
+    def execute(self, f, key, value, upstream):
+        k = json.dumps(key)
+        with self.lock:
+            if f == "read" and k in self.cache and self.rng.random() < self.stale_rate:
+                return {"type": "ok", "value": self.cache[k]}
+        resp = upstream.call({"f": f, "key": key, "value": value})
+        if resp.get("type") == "ok":
+            seen = value[1] if f == "cas" else resp.get("value")
+            with self.lock:
+                self.cache[k] = seen
+        return resp
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.upstream = Upstream(self.server.primary_addr)
+        try:
+            self.serve_lines()
+        finally:
+            self.upstream.close()
+
+    def serve_lines(self):
+        for line in self.rfile:
+            if not line.endswith(b"\n"):
+                break  # truncated request at EOF: never execute it
+            if not line.strip():
+                continue
+            try:
+                f, key, value = parse_request(line)
+            except ValueError as e:
+                log(f"bad request from {self.client_address}: {e}")
+                resp = {"type": "fail", "error": f"bad request: {e}"}
+            else:
+                resp = self.server.node.execute(f, key, value, self.upstream)
+            try:
+                self.wfile.write(json.dumps(resp).encode() + b"\n")
+            except OSError as e:
+                log(f"client {self.client_address} went away: {e}")
+                return
+
+
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    request_queue_size = 128
+
+
+def on_sigterm(_signum, _frame):
+    log("SIGTERM, exiting")
+    raise SystemExit(0)
+
+
+def main():
+    p = argparse.ArgumentParser(description="tiny primary/backup KV register")
+    p.add_argument("--listen", required=True, help="HOST:PORT to serve on")
+    p.add_argument("--primary", required=True, help="HOST:PORT of the primary")
+    p.add_argument("--stale-rate", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=None)
+    args = p.parse_args()
+
+    listen, primary = parse_addr(args.listen), parse_addr(args.primary)
+    is_primary = listen == primary
+    node = Primary() if is_primary else Backup(args.stale_rate, args.seed)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    server = Server(listen, Handler)
+    server.node, server.primary_addr = node, primary
+    role = "primary" if is_primary else f"backup (stale-rate {args.stale_rate})"
+    log(f"listening on {args.listen} as {role}, primary {args.primary}")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
