@@ -1,0 +1,149 @@
+//! `faultline test` end to end on the local cluster, with the Python
+//! example service and exec plugin: a correct service is valid, a service
+//! with 1% stale reads is invalid with the stale read named, a misbehaving
+//! plugin yields info ops and a finished test, and a killed controller
+//! leaves a history that `faultline check` reads. Needs root.
+
+mod common;
+
+use common::{can_run, text};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn store() -> PathBuf {
+    std::env::temp_dir().join(format!("faultline-runner-{}", std::process::id()))
+}
+
+fn test_run(spec: &str, extra: &[&str]) -> Output {
+    let store = store();
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["test", spec, "--store", store.to_str().unwrap()])
+        .args(extra)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("faultline runs")
+}
+
+fn history(name: &str) -> Vec<serde_json::Value> {
+    let path = store().join(name).join("latest/history.jsonl");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_correct_service_is_valid() {
+    if !can_run() {
+        return;
+    }
+    let out = test_run("workloads/register-demo.yaml", &["--time-limit", "12", "--local", "3"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("linearizable: valid"), "{stdout}");
+    let h = history("register-demo");
+    let ok = h.iter().filter(|o| o["type"] == "ok").count();
+    assert!(ok > 500, "only {ok} ok ops");
+    assert!(h.iter().any(|o| o["process"] == "nemesis" && o["f"].as_str().unwrap().starts_with("start-")), "faults applied");
+    let dir = store().join("register-demo/latest");
+    assert!(dir.join("results.json").is_file() && dir.join("test.yaml").is_file());
+    assert!(dir.join("nodes/n2/kvserver.log").is_file(), "logs pulled");
+}
+
+#[test]
+fn stale_reads_are_found_and_named() {
+    if !can_run() {
+        return;
+    }
+    let out = test_run("workloads/register-stale.yaml", &["--time-limit", "12", "--local", "3", "--seed", "1"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("linearizable: invalid"), "{stdout}");
+    assert!(stdout.contains("cannot linearize process") && stdout.contains(":read → ok"), "{stdout}");
+}
+
+#[test]
+fn a_misbehaving_plugin_gives_info_ops_and_a_finished_test() {
+    if !can_run() {
+        return;
+    }
+    let spec = store().join("bad-plugin.yaml");
+    std::fs::create_dir_all(store()).unwrap();
+    std::fs::write(
+        &spec,
+        "name: bad-plugin\nnodes: local:2\ndb:\n  start:\n    command: sleep 100000\n\
+         client:\n  kind: exec\n  command: /usr/bin/python3 tests/data/bad_plugin.py\n  timeout: 500ms\n\
+         workload:\n  kind: register\n  mix: { read: 1 }\ngenerator:\n  concurrency: 4\n  time_limit: 5s\n  final_reads: false\n",
+    )
+    .unwrap();
+    let start = Instant::now();
+    let out = test_run(spec.to_str().unwrap(), &[]);
+    assert!(start.elapsed() < Duration::from_secs(60), "the test finished");
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let h = history("bad-plugin");
+    let errors: Vec<String> = h.iter().filter(|o| o["type"] == "info").filter_map(|o| o["error"].as_str().map(String::from)).collect();
+    for what in ["malformed plugin answer \\\"this is not JSON\\\"", "no answer within 0.5 s", "plugin exited"] {
+        let what = what.replace("\\\"", "\"");
+        assert!(errors.iter().any(|e| e.contains(&what)), "no info op with {what:?}: {errors:?}");
+    }
+    // After an info op the worker continues as a new process.
+    let processes: std::collections::BTreeSet<u64> = h.iter().filter_map(|o| o["process"].as_u64()).collect();
+    assert!(processes.len() > 4, "{processes:?}");
+}
+
+#[test]
+fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() {
+    if !can_run() {
+        return;
+    }
+    let spawn = |store: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["test", "workloads/register-demo.yaml", "--local", "3", "--time-limit", "60"])
+            .args(["--store", store.to_str().unwrap()])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let wait_for_ops = |store: &Path, min: usize| {
+        let path = store.join("register-demo/latest/history.jsonl");
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let n = std::fs::read_to_string(&path).map(|t| t.lines().count()).unwrap_or(0);
+            if n >= min {
+                return path;
+            }
+            assert!(Instant::now() < deadline, "no history growing at {}", path.display());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+
+    // SIGKILL: no teardown can run; the history must still be readable.
+    let killed = store().join("kill");
+    let mut child = spawn(&killed);
+    let cluster = format!("ft{:04x}", child.id() % 0xffff);
+    let path = wait_for_ops(&killed, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["check", path.to_str().unwrap()]).output().unwrap();
+    assert!(matches!(out.status.code(), Some(0..=2)), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("valid"), "{}", text(&out.stdout));
+    let down = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["cluster", "down", "--name", &cluster]).output().unwrap();
+    assert!(down.status.success(), "{}", text(&down.stderr));
+
+    // SIGINT: stop, heal, tear down, check, exit with the verdict.
+    let interrupted = store().join("interrupt");
+    let child = spawn(&interrupted);
+    let cluster = format!("ft{:04x}", child.id() % 0xffff);
+    wait_for_ops(&interrupted, 200);
+    let t = Instant::now();
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(45), "Ctrl-C finished promptly");
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("verdict: valid"), "{}", text(&out.stdout));
+    assert!(!Path::new(&format!("/var/lib/faultline/clusters/{cluster}")).exists(), "cluster removed");
+}
