@@ -21,7 +21,9 @@ fn plugin() {
     let mut out = std::io::stdout().lock();
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
-        let Ok(req) = serde_json::from_str::<serde_json::Value>(&line) else { break };
+        let Ok(req) = serde_json::from_str::<serde_json::Value>(&line) else {
+            break;
+        };
         let key = req["key"].to_string();
         let value = match req["f"].as_str() {
             Some("write") => {
@@ -30,20 +32,33 @@ fn plugin() {
             }
             _ => regs.get(&key).cloned().unwrap_or(serde_json::Value::Null),
         };
-        let _ = writeln!(out, "{}", serde_json::json!({"id": req["id"], "type": "ok", "value": value}));
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::json!({"id": req["id"], "type": "ok", "value": value})
+        );
         let _ = out.flush();
     }
 }
 
 fn direct_p50(exe: &str) -> f64 {
-    let mut child = Command::new(exe).arg("--as-plugin").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("plugin starts");
+    let mut child = Command::new(exe)
+        .arg("--as-plugin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("plugin starts");
     let mut stdin = child.stdin.take().expect("piped");
     let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
     let mut times = Vec::with_capacity(20_000);
     let mut line = String::new();
     for id in 0..20_000u64 {
         let t = Instant::now();
-        writeln!(stdin, "{{\"id\": {id}, \"f\": \"write\", \"key\": 1, \"value\": {id}}}").expect("write");
+        writeln!(
+            stdin,
+            "{{\"id\": {id}, \"f\": \"write\", \"key\": 1, \"value\": {id}}}"
+        )
+        .expect("write");
         stdin.flush().expect("flush");
         line.clear();
         stdout.read_line(&mut line).expect("read");
@@ -71,14 +86,30 @@ fn run_test(exe: &str, concurrency: usize, secs: u64) -> (f64, f64) {
     )
     .expect("spec");
     let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(["test", spec.to_str().unwrap_or_default(), "--store", dir.join("store").to_str().unwrap_or_default()])
+        .args([
+            "test",
+            spec.to_str().unwrap_or_default(),
+            "--store",
+            dir.join("store").to_str().unwrap_or_default(),
+        ])
         .output()
         .expect("faultline runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let history = std::fs::read_to_string(dir.join("store/bench-mem/latest/history.jsonl")).expect("history");
-    let ops: Vec<serde_json::Value> = history.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let history =
+        std::fs::read_to_string(dir.join("store/bench-mem/latest/history.jsonl")).expect("history");
+    let ops: Vec<serde_json::Value> = history
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     let done = ops.iter().filter(|o| o["type"] == "ok").count();
-    let (first, last) = (ops.first().map_or(0, |o| o["time"].as_i64().unwrap_or(0)), ops.last().map_or(1, |o| o["time"].as_i64().unwrap_or(1)));
+    let (first, last) = (
+        ops.first().map_or(0, |o| o["time"].as_i64().unwrap_or(0)),
+        ops.last().map_or(1, |o| o["time"].as_i64().unwrap_or(1)),
+    );
     let rate = done as f64 / ((last - first) as f64 / 1e9);
     let _ = std::fs::remove_dir_all(&dir);
     (rate, concurrency as f64 / rate * 1e6)
@@ -94,7 +125,10 @@ fn main() {
         eprintln!("runner bench skipped: needs root (it makes a local cluster)");
         return;
     }
-    let exe = std::env::current_exe().expect("own path").to_string_lossy().into_owned();
+    let exe = std::env::current_exe()
+        .expect("own path")
+        .to_string_lossy()
+        .into_owned();
     let direct = direct_p50(&exe);
     let (rate1, per_op1) = run_test(&exe, 1, 5);
     let (rate10, _) = run_test(&exe, 10, 10);

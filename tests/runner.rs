@@ -39,14 +39,21 @@ fn a_correct_service_is_valid() {
     if !can_run() {
         return;
     }
-    let out = test_run("workloads/register-demo.yaml", &["--time-limit", "12", "--local", "3"]);
+    let out = test_run(
+        "workloads/register-demo.yaml",
+        &["--time-limit", "12", "--local", "3"],
+    );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("linearizable: valid"), "{stdout}");
     let h = history("register-demo");
     let ok = h.iter().filter(|o| o["type"] == "ok").count();
     assert!(ok > 500, "only {ok} ok ops");
-    assert!(h.iter().any(|o| o["process"] == "nemesis" && o["f"].as_str().unwrap().starts_with("start-")), "faults applied");
+    assert!(
+        h.iter()
+            .any(|o| o["process"] == "nemesis" && o["f"].as_str().unwrap().starts_with("start-")),
+        "faults applied"
+    );
     let dir = store().join("register-demo/latest");
     assert!(dir.join("results.json").is_file() && dir.join("test.yaml").is_file());
     assert!(dir.join("nodes/n2/kvserver.log").is_file(), "logs pulled");
@@ -57,11 +64,22 @@ fn stale_reads_are_found_and_named() {
     if !can_run() {
         return;
     }
-    let out = test_run("workloads/register-stale.yaml", &["--time-limit", "12", "--local", "3", "--seed", "1"]);
+    let out = test_run(
+        "workloads/register-stale.yaml",
+        &["--time-limit", "12", "--local", "3", "--seed", "1"],
+    );
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     assert!(stdout.contains("linearizable: invalid"), "{stdout}");
-    assert!(stdout.contains("cannot linearize process") && stdout.contains(":read → ok"), "{stdout}");
+    assert!(
+        stdout.contains("cannot linearize process") && stdout.contains(":read → ok"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -80,16 +98,37 @@ fn a_misbehaving_plugin_gives_info_ops_and_a_finished_test() {
     .unwrap();
     let start = Instant::now();
     let out = test_run(spec.to_str().unwrap(), &[]);
-    assert!(start.elapsed() < Duration::from_secs(60), "the test finished");
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        start.elapsed() < Duration::from_secs(60),
+        "the test finished"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let h = history("bad-plugin");
-    let errors: Vec<String> = h.iter().filter(|o| o["type"] == "info").filter_map(|o| o["error"].as_str().map(String::from)).collect();
-    for what in ["malformed plugin answer \\\"this is not JSON\\\"", "no answer within 0.5 s", "plugin exited"] {
+    let errors: Vec<String> = h
+        .iter()
+        .filter(|o| o["type"] == "info")
+        .filter_map(|o| o["error"].as_str().map(String::from))
+        .collect();
+    for what in [
+        "malformed plugin answer \\\"this is not JSON\\\"",
+        "no answer within 0.5 s",
+        "plugin exited",
+    ] {
         let what = what.replace("\\\"", "\"");
-        assert!(errors.iter().any(|e| e.contains(&what)), "no info op with {what:?}: {errors:?}");
+        assert!(
+            errors.iter().any(|e| e.contains(&what)),
+            "no info op with {what:?}: {errors:?}"
+        );
     }
     // After an info op the worker continues as a new process.
-    let processes: std::collections::BTreeSet<u64> = h.iter().filter_map(|o| o["process"].as_u64()).collect();
+    let processes: std::collections::BTreeSet<u64> =
+        h.iter().filter_map(|o| o["process"].as_u64()).collect();
     assert!(processes.len() > 4, "{processes:?}");
 }
 
@@ -100,7 +139,14 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
     }
     let spawn = |store: &Path| {
         Command::new(env!("CARGO_BIN_EXE_faultline"))
-            .args(["test", "workloads/register-demo.yaml", "--local", "3", "--time-limit", "60"])
+            .args([
+                "test",
+                "workloads/register-demo.yaml",
+                "--local",
+                "3",
+                "--time-limit",
+                "60",
+            ])
             .args(["--store", store.to_str().unwrap()])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::piped())
@@ -112,11 +158,17 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
         let path = store.join("register-demo/latest/history.jsonl");
         let deadline = Instant::now() + Duration::from_secs(40);
         loop {
-            let n = std::fs::read_to_string(&path).map(|t| t.lines().count()).unwrap_or(0);
+            let n = std::fs::read_to_string(&path)
+                .map(|t| t.lines().count())
+                .unwrap_or(0);
             if n >= min {
                 return path;
             }
-            assert!(Instant::now() < deadline, "no history growing at {}", path.display());
+            assert!(
+                Instant::now() < deadline,
+                "no history growing at {}",
+                path.display()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     };
@@ -128,10 +180,20 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
     let path = wait_for_ops(&killed, 200);
     child.kill().unwrap();
     child.wait().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["check", path.to_str().unwrap()]).output().unwrap();
-    assert!(matches!(out.status.code(), Some(0..=2)), "{}", text(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["check", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0..=2)),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(text(&out.stdout).contains("valid"), "{}", text(&out.stdout));
-    let down = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["cluster", "down", "--name", &cluster]).output().unwrap();
+    let down = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["cluster", "down", "--name", &cluster])
+        .output()
+        .unwrap();
     assert!(down.status.success(), "{}", text(&down.stderr));
 
     // SIGINT: stop, heal, tear down, check, exit with the verdict.
@@ -140,10 +202,29 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
     let cluster = format!("ft{:04x}", child.id() % 0xffff);
     wait_for_ops(&interrupted, 200);
     let t = Instant::now();
-    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(t.elapsed() < Duration::from_secs(45), "Ctrl-C finished promptly");
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).contains("verdict: valid"), "{}", text(&out.stdout));
-    assert!(!Path::new(&format!("/var/lib/faultline/clusters/{cluster}")).exists(), "cluster removed");
+    assert!(
+        t.elapsed() < Duration::from_secs(45),
+        "Ctrl-C finished promptly"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("verdict: valid"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        !Path::new(&format!("/var/lib/faultline/clusters/{cluster}")).exists(),
+        "cluster removed"
+    );
 }

@@ -48,19 +48,7 @@ impl Db {
 
     /// Renders `template` for every node; all failures together.
     pub fn render_all(&self, template: &str) -> Result<Vec<String>, NodeErrors> {
-        let mut out = Vec::new();
-        let mut errs = Vec::new();
-        for (i, r) in self.remotes.iter().enumerate() {
-            match self.render(i, template) {
-                Ok(s) => out.push(s),
-                Err(e) => errs.push(format!("node {}: {e}", r.node().name)),
-            }
-        }
-        if errs.is_empty() {
-            Ok(out)
-        } else {
-            Err(errs)
-        }
+        self.per_node(|i| self.render(i, template))
     }
 
     /// The pidfile on node `i`.

@@ -13,7 +13,6 @@ pub use plan::{Concurrency, KeyMode, NodesPlan, Plan, Values, WorkloadKind};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// A spec as written.
@@ -234,37 +233,9 @@ pub struct NemesisSpec {
     pub clock_offset: Option<DurationField>,
 }
 
-/// A spec error at a place in the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpecError {
-    /// Spec file.
-    pub path: PathBuf,
-    /// 1-based line (0: unknown).
-    pub line: usize,
-    /// 1-based column.
-    pub column: usize,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for SpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.path.display(), self.message)
-        } else {
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.path.display(),
-                self.line,
-                self.column,
-                self.message
-            )
-        }
-    }
-}
-
-impl std::error::Error for SpecError {}
+/// A spec error at a place in the file: the same shape as a history
+/// reader's error (file, 1-based line and column, what was expected).
+pub type SpecError = faultline_checkers::ReadError;
 
 /// A spec file's text and parsed form.
 pub struct Loaded {
@@ -281,23 +252,19 @@ impl Loaded {
     /// that key's line when it can be found.
     pub fn error_at(&self, key: &str, message: impl Into<String>) -> SpecError {
         let (line, column) = find_key(&self.text, key).unwrap_or((0, 0));
-        SpecError {
-            path: self.path.clone(),
+        SpecError::at(
+            &self.path,
             line,
             column,
-            message: format!("{key}: {}", message.into()),
-        }
+            format!("{key}: {}", message.into()),
+        )
     }
 }
 
 /// Reads and parses a spec file.
 pub fn load(path: &Path) -> Result<Loaded, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
-        path: path.into(),
-        line: 0,
-        column: 0,
-        message: format!("cannot read: {e}"),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SpecError::at(path, 0, 0, format!("cannot read: {e}")))?;
     let spec = parse(path, &text)?;
     Ok(Loaded {
         path: path.into(),
@@ -320,12 +287,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecError> {
             .split_once(": ")
             .filter(|(p, _)| p.starts_with("line "))
             .map_or(msg, |(_, m)| m);
-        SpecError {
-            path: path.into(),
-            line,
-            column,
-            message: with_suggestion(msg),
-        }
+        SpecError::at(path, line, column, with_suggestion(msg))
     })
 }
 
