@@ -243,9 +243,15 @@ pub struct CheckArgs {
     /// History files to check.
     #[arg(required = true, value_name = "HISTORY")]
     pub files: Vec<PathBuf>,
-    /// Which checker to run.
-    #[arg(long, value_enum, default_value_t = CheckerName::Linearizable)]
+    /// Which checker to run; `auto`: list-append or rw-register for `txn`
+    /// histories, else linearizable.
+    #[arg(long, value_enum, default_value_t = CheckerName::Auto)]
     pub checker: CheckerName,
+    /// Consistency models for transactional checkers (comma-separated):
+    /// serializable, strict-serializable, snapshot-isolation, repeatable-read,
+    /// read-committed, read-uncommitted, strong-session-serializable, ...
+    #[arg(long, value_delimiter = ',', default_value = "serializable")]
+    pub consistency_models: Vec<String>,
     /// Model for the linearizable checker; `auto` picks one from the ops.
     #[arg(long, value_enum, default_value_t = ModelName::Auto)]
     pub model: ModelName,
@@ -269,8 +275,14 @@ pub struct CheckArgs {
 /// Checkers available to `faultline check`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CheckerName {
+    /// Pick from the history's operations.
+    Auto,
     /// Linearizability against a sequential model (Knossos, Porcupine).
     Linearizable,
+    /// Elle's list-append transactional checker.
+    ListAppend,
+    /// Elle's read-write register transactional checker.
+    RwRegister,
 }
 
 /// Models for the linearizable checker.

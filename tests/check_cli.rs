@@ -172,3 +172,56 @@ fn format_is_detected_and_can_be_forced() {
     let out = faultline(&["check", "--format", "jepsen-log", copy.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn transactional_histories_get_elle_anomalies() {
+    let skew = scratch(
+        "skew.jsonl",
+        concat!(
+            r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":[["r","x",null],["r","y",null],["append","x",1]]}"#,
+            "\n",
+            r#"{"index":1,"process":0,"type":"ok","f":"txn","value":[["r","x",[]],["r","y",[]],["append","x",1]]}"#,
+            "\n",
+            r#"{"index":2,"process":1,"type":"invoke","f":"txn","value":[["r","x",null],["r","y",null],["append","y",1]]}"#,
+            "\n",
+            r#"{"index":3,"process":1,"type":"ok","f":"txn","value":[["r","x",[]],["r","y",[]],["append","y",1]]}"#,
+            "\n",
+            r#"{"index":4,"process":2,"type":"invoke","f":"txn","value":[["r","x",null],["r","y",null]]}"#,
+            "\n",
+            r#"{"index":5,"process":2,"type":"ok","f":"txn","value":[["r","x",[1]],["r","y",[1]]]}"#,
+            "\n",
+        ),
+    );
+    let file = skew.to_str().unwrap();
+    let out = faultline(&[
+        "check",
+        "--json",
+        "--checker",
+        "list-append",
+        "--consistency-models",
+        "serializable",
+        file,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["anomaly_types"], serde_json::json!(["G2-item"]));
+    assert!(v["anomalies"]["G2-item"]["examples"][0]["explanation"]
+        .as_str()
+        .unwrap()
+        .contains("rw"));
+    let out = faultline(&["check", "--consistency-models", "snapshot-isolation", file]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "write skew is allowed under SI: {}",
+        text(&out.stderr)
+    );
+    let out = faultline(&["check", "--consistency-models", "serializible", file]);
+    assert_eq!(out.status.code(), Some(254));
+    assert!(
+        text(&out.stderr).contains("unknown consistency model"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -3,7 +3,11 @@
 //! `cargo run --release -p faultline-checkers --example synth -- kv 1000000 > kv.jsonl`
 //! `cargo run --release -p faultline-checkers --example synth -- pathological 2000 > p.jsonl`
 //!
-//! `kv OPS`: 1,000 keys, 10 processes, 1% info ops, unique written values
+//! `cargo run --release -p faultline-checkers --example synth -- list-append 1000000 > la.jsonl`
+//!
+//! `list-append TXNS`: a serial store, 10 processes, 1–4 micro-ops per txn,
+//! 1,000 keys in use at a time (each retired after 32 appends, as Jepsen's
+//! `max-writes-per-key`), 1% info txns. `kv OPS`: 1,000 keys, 10 processes, 1% info ops, unique written values
 //! per key. `pathological OPS`: one register, 30 processes, 30% info ops,
 //! values 0..5 (any read is explained by some indeterminate write, so the
 //! search space explodes).
@@ -17,6 +21,24 @@ fn main() {
         [k, n] => (k.as_str(), n.parse().unwrap_or_else(|_| usage())),
         _ => usage(),
     };
+    if kind == "list-append" {
+        let spec = faultline_checkers::elle::synth::Spec {
+            txns: ops,
+            processes: 10,
+            keys: 1000,
+            max_writes_per_key: 32,
+            max_ops: 4,
+            info: 0.01,
+            workload: faultline_checkers::elle::Workload::ListAppend,
+            isolation: faultline_checkers::elle::synth::Isolation::Serial,
+        };
+        let h = faultline_checkers::elle::synth::history(&spec, 42);
+        if let Err(e) = jsonl::write(std::io::stdout().lock(), &h) {
+            eprintln!("synth: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let spec = match kind {
         "kv" => RegisterSpec {
             ops,
@@ -44,6 +66,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: synth kv|pathological OPS");
+    eprintln!("usage: synth kv|pathological|list-append OPS");
     std::process::exit(254)
 }

@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod brute;
+pub mod elle;
 pub mod error;
 pub mod format;
 pub mod history;

@@ -1,8 +1,9 @@
 //! `faultline check`: read history files, run a checker on each, print one
 //! verdict line (or JSON object) per file, and exit with the merged verdict.
 
-use crate::cli::{CheckArgs, ModelName};
+use crate::cli::{CheckArgs, CheckerName, ModelName};
 use crate::exit::{self, Exit};
+use faultline_checkers::elle;
 use faultline_checkers::format;
 use faultline_checkers::linear::{self, Analysis, Options};
 use faultline_checkers::model::{CasRegister, FifoQueue, Kv, Register, Scalar, Set};
@@ -16,6 +17,11 @@ use std::time::{Duration, Instant};
 enum FileResult {
     Checked {
         analysis: Box<Analysis>,
+        parse: Duration,
+        check: Duration,
+    },
+    Txn {
+        analysis: Box<elle::Analysis>,
         parse: Duration,
         check: Duration,
     },
@@ -45,6 +51,14 @@ pub fn run(args: &CheckArgs) -> Result<i32, Exit> {
             } => {
                 verdict = verdict.merge(analysis.valid);
                 print_verdict(args.json, file, analysis, *parse, *check);
+            }
+            FileResult::Txn {
+                analysis,
+                parse,
+                check,
+            } => {
+                verdict = verdict.merge(analysis.valid);
+                print_txn_verdict(args.json, file, analysis, *parse, *check);
             }
             FileResult::BadInput(msg) => {
                 bad = true;
@@ -78,6 +92,37 @@ fn check_file(args: &CheckArgs, path: &Path, options: &Options) -> FileResult {
         Err(e) => return FileResult::BadInput(e.to_string()),
     };
     let parse = t0.elapsed();
+    let is_txn = history.ops().iter().any(|o| &*o.f == "txn");
+    let workload = match args.checker {
+        CheckerName::ListAppend => Some(elle::Workload::ListAppend),
+        CheckerName::RwRegister => Some(elle::Workload::RwRegister),
+        CheckerName::Auto if is_txn => Some(
+            if history
+                .ops()
+                .iter()
+                .any(|o| o.value.to_string().contains("\"append\""))
+            {
+                elle::Workload::ListAppend
+            } else {
+                elle::Workload::RwRegister
+            },
+        ),
+        _ => None,
+    };
+    if let Some(w) = workload {
+        let t1 = Instant::now();
+        let opts = elle::Options::default()
+            .with_models(args.consistency_models.clone())
+            .with_time_limit(options.time_limit);
+        return match elle::check(&history, w, &opts) {
+            Ok(a) => FileResult::Txn {
+                analysis: Box::new(a),
+                parse,
+                check: t1.elapsed(),
+            },
+            Err(e) => FileResult::BadInput(locate(path, &history, &e)),
+        };
+    }
     let model = match args.model {
         ModelName::Auto => match detect_model(&history) {
             Ok(m) => m,
@@ -182,5 +227,65 @@ fn print_verdict(as_json: bool, file: &Path, a: &Analysis, parse: Duration, chec
             u.partitions,
             u.progress * 100.0
         );
+    }
+}
+
+fn print_txn_verdict(
+    as_json: bool,
+    file: &Path,
+    a: &elle::Analysis,
+    parse: Duration,
+    check: Duration,
+) {
+    let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+    if as_json {
+        let mut v = serde_json::to_value(a)
+            .unwrap_or_else(|e| json!({"valid": "unknown", "error": e.to_string()}));
+        if let Value::Object(m) = &mut v {
+            m.insert("file".into(), json!(file));
+            m.insert("parse_ms".into(), json!(ms(parse)));
+            m.insert("check_ms".into(), json!(ms(check)));
+        }
+        println!("{v}");
+        return;
+    }
+    let found: Vec<String> = a
+        .anomalies
+        .iter()
+        .map(|(n, o)| format!("{n} x{}", o.count))
+        .collect();
+    println!(
+        "{}\t{}\t{} ({}), {} txns, {}{:.1} ms",
+        file.display(),
+        a.valid,
+        a.checker,
+        a.consistency_models.join(", "),
+        a.txns,
+        if found.is_empty() {
+            String::new()
+        } else {
+            format!("{}, ", found.join(" "))
+        },
+        ms(check)
+    );
+    if a.anomalies.is_empty() {
+        return;
+    }
+    eprintln!("{}: anomalies:", file.display());
+    for (name, o) in &a.anomalies {
+        eprintln!("  {name} ({} found):", o.count);
+        if let Some(ex) = o.examples.first() {
+            for line in ex.explanation.lines() {
+                eprintln!("    {line}");
+            }
+        }
+    }
+    eprintln!(
+        "  not {}; may still satisfy {}",
+        a.not.join(", "),
+        a.may_satisfy.join(", ")
+    );
+    if let Some(u) = &a.unknown {
+        eprintln!("  unknown: {u}");
     }
 }

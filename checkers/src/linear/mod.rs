@@ -32,6 +32,8 @@
 mod cache;
 mod explain;
 mod hash;
+
+pub(crate) use hash::FxBuild;
 pub(crate) mod search;
 
 pub use explain::{Failure, OpSummary};

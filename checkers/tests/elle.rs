@@ -1,0 +1,361 @@
+//! The transactional checker: injected anomalies are reported under their
+//! Elle names (and nothing unrelated), simulated databases get the verdicts
+//! their isolation levels deserve, and EDN and JSONL forms agree.
+
+use faultline_checkers::elle::synth::{self, Isolation, Spec};
+use faultline_checkers::elle::{check, models, Analysis, Options, Workload};
+use faultline_checkers::format::{self, Format};
+use faultline_checkers::{History, Op, OpType, Process, Validity};
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// Txns one after another: (process, type, completion value). The
+/// invocation carries the same micro-ops with reads unknown.
+fn seq(txns: &[(u64, OpType, Value)]) -> History {
+    let mut ops = Vec::new();
+    for (p, kind, value) in txns {
+        let invoke = Value::Array(
+            value
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    if m[0] == "r" {
+                        json!(["r", m[1], null])
+                    } else {
+                        m.clone()
+                    }
+                })
+                .collect(),
+        );
+        ops.push(Op::new(
+            0,
+            Process::Client(*p),
+            OpType::Invoke,
+            "txn",
+            invoke,
+        ));
+        ops.push(Op::new(0, Process::Client(*p), *kind, "txn", value.clone()));
+    }
+    History::new(ops)
+}
+
+fn ok(p: u64, v: Value) -> (u64, OpType, Value) {
+    (p, OpType::Ok, v)
+}
+
+fn run(h: &History, w: Workload) -> Analysis {
+    check(h, w, &Options::default()).unwrap()
+}
+
+fn assert_only(a: &Analysis, names: &[&str]) {
+    assert_eq!(a.anomaly_types, names, "{:#?}", a.anomalies);
+    assert_eq!(a.valid, Validity::Invalid);
+    for n in names {
+        let ex = &a.anomalies[*n].examples[0];
+        assert!(!ex.explanation.is_empty());
+    }
+}
+
+#[test]
+fn g0_write_cycle() {
+    let h = seq(&[
+        ok(0, json!([["append", "x", 1], ["append", "y", 1]])),
+        ok(1, json!([["append", "x", 2], ["append", "y", 2]])),
+        ok(2, json!([["r", "x", [1, 2]], ["r", "y", [2, 1]]])),
+    ]);
+    let a = run(&h, Workload::ListAppend);
+    assert_only(&a, &["G0"]);
+    let text = &a.anomalies["G0"].examples[0].explanation;
+    assert!(
+        text.contains("appended 2 to key \"x\" right after"),
+        "{text}"
+    );
+}
+
+#[test]
+fn g1a_aborted_read() {
+    let h = seq(&[
+        (0, OpType::Fail, json!([["append", "x", 1]])),
+        ok(1, json!([["r", "x", [1]]])),
+    ]);
+    assert_only(&run(&h, Workload::ListAppend), &["G1a"]);
+}
+
+#[test]
+fn g1b_intermediate_read() {
+    let h = seq(&[
+        ok(0, json!([["append", "x", 1], ["append", "x", 2]])),
+        ok(1, json!([["r", "x", [1]]])),
+        ok(2, json!([["r", "x", [1, 2]]])),
+    ]);
+    assert_only(&run(&h, Workload::ListAppend), &["G1b"]);
+}
+
+#[test]
+fn g1c_circular_information_flow() {
+    let h = seq(&[
+        ok(0, json!([["append", "x", 1], ["r", "y", [1]]])),
+        ok(1, json!([["append", "y", 1], ["r", "x", [1]]])),
+    ]);
+    let a = run(&h, Workload::ListAppend);
+    assert_only(&a, &["G1c"]);
+    let text = &a.anomalies["G1c"].examples[0].explanation;
+    assert!(
+        text.contains("read key \"x\" = [1], which includes T0's append of 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn g_single_read_skew() {
+    let h = seq(&[
+        ok(0, json!([["r", "x", []], ["r", "y", [1]]])),
+        ok(1, json!([["append", "x", 1], ["append", "y", 1]])),
+        ok(2, json!([["r", "x", [1]]])),
+    ]);
+    let a = run(&h, Workload::ListAppend);
+    assert_only(&a, &["G-single"]);
+    assert!(a.anomalies["G-single"].examples[0]
+        .explanation
+        .contains("which does not include T1's append of 1"));
+    assert!(a.not.contains(&"snapshot-isolation"));
+}
+
+#[test]
+fn g2_item_write_skew() {
+    let h = seq(&[
+        ok(
+            0,
+            json!([["r", "x", []], ["r", "y", []], ["append", "x", 1]]),
+        ),
+        ok(
+            1,
+            json!([["r", "x", []], ["r", "y", []], ["append", "y", 1]]),
+        ),
+        ok(2, json!([["r", "x", [1]], ["r", "y", [1]]])),
+    ]);
+    let a = run(&h, Workload::ListAppend);
+    assert_only(&a, &["G2-item"]);
+    assert_eq!(a.not, ["repeatable-read", "serializable"]);
+    let si = check(
+        &h,
+        Workload::ListAppend,
+        &Options::default().with_models(vec!["snapshot-isolation".into()]),
+    )
+    .unwrap();
+    assert_eq!(
+        si.valid,
+        Validity::Valid,
+        "write skew is allowed under snapshot isolation"
+    );
+}
+
+#[test]
+fn lost_update_comes_with_its_cycle() {
+    let h = seq(&[
+        ok(0, json!([["r", "x", []], ["append", "x", 1]])),
+        ok(1, json!([["r", "x", []], ["append", "x", 2]])),
+        ok(2, json!([["r", "x", [1, 2]]])),
+    ]);
+    assert_only(&run(&h, Workload::ListAppend), &["G-single", "lost-update"]);
+}
+
+#[test]
+fn data_anomalies() {
+    let internal = seq(&[ok(0, json!([["append", "x", 1], ["r", "x", []]]))]);
+    assert_only(&run(&internal, Workload::ListAppend), &["internal"]);
+    let dup = seq(&[
+        ok(0, json!([["append", "x", 1]])),
+        ok(1, json!([["r", "x", [1, 1]]])),
+    ]);
+    assert_only(&run(&dup, Workload::ListAppend), &["duplicate-elements"]);
+    let order = seq(&[
+        ok(0, json!([["append", "x", 1]])),
+        ok(1, json!([["append", "x", 2]])),
+        ok(2, json!([["r", "x", [1, 2]]])),
+        ok(3, json!([["r", "x", [2, 1]]])),
+    ]);
+    assert_only(&run(&order, Workload::ListAppend), &["incompatible-order"]);
+    let future = seq(&[ok(0, json!([["r", "x", [1]], ["append", "x", 1]]))]);
+    assert_only(&run(&future, Workload::ListAppend), &["future-read"]);
+    let dirty = seq(&[
+        (0, OpType::Fail, json!([["append", "x", 1]])),
+        ok(1, json!([["append", "x", 2]])),
+        ok(2, json!([["r", "x", [1, 2]]])),
+    ]);
+    assert_only(&run(&dirty, Workload::ListAppend), &["G1a", "dirty-update"]);
+}
+
+#[test]
+fn rw_register_anomalies() {
+    let cyclic = seq(&[
+        ok(0, json!([["r", "x", 1], ["w", "x", 2]])),
+        ok(1, json!([["r", "x", 2], ["w", "x", 1]])),
+    ]);
+    let a = run(&cyclic, Workload::RwRegister);
+    assert!(
+        a.anomaly_types.contains(&"cyclic-versions".to_string()),
+        "{:?}",
+        a.anomaly_types
+    );
+    let skew = seq(&[
+        ok(
+            0,
+            json!([["r", "x", null], ["r", "y", null], ["w", "x", 1]]),
+        ),
+        ok(
+            1,
+            json!([["r", "x", null], ["r", "y", null], ["w", "y", 1]]),
+        ),
+    ]);
+    assert_only(&run(&skew, Workload::RwRegister), &["G2-item"]);
+    let aborted = seq(&[
+        (0, OpType::Fail, json!([["w", "x", 1]])),
+        ok(1, json!([["r", "x", 1]])),
+    ]);
+    assert_only(&run(&aborted, Workload::RwRegister), &["G1a"]);
+    let internal = seq(&[
+        ok(0, json!([["w", "x", 1], ["r", "x", 2]])),
+        ok(1, json!([["w", "x", 2]])),
+    ]);
+    assert!(run(&internal, Workload::RwRegister)
+        .anomaly_types
+        .contains(&"internal".to_string()));
+}
+
+#[test]
+fn realtime_edges_catch_stale_reads_under_strict_serializability() {
+    // T1 appends and completes; T2 starts afterwards and does not see it.
+    let h = seq(&[
+        ok(0, json!([["append", "x", 1]])),
+        ok(1, json!([["r", "x", []]])),
+        ok(2, json!([["r", "x", [1]]])),
+    ]);
+    assert_eq!(
+        run(&h, Workload::ListAppend).valid,
+        Validity::Valid,
+        "serializable: T2 may go first"
+    );
+    let strict = check(
+        &h,
+        Workload::ListAppend,
+        &Options::default().with_models(vec!["strict-serializable".into()]),
+    )
+    .unwrap();
+    assert_eq!(
+        strict.anomaly_types,
+        ["G-single-realtime"],
+        "{:#?}",
+        strict.anomalies
+    );
+    assert!(strict.anomalies["G-single-realtime"].examples[0]
+        .explanation
+        .contains("completed"));
+}
+
+fn spec(isolation: Isolation, workload: Workload, txns: usize) -> Spec {
+    Spec {
+        txns,
+        processes: 5,
+        keys: 4,
+        max_writes_per_key: 0,
+        max_ops: 4,
+        info: 0.05,
+        workload,
+        isolation,
+    }
+}
+
+#[test]
+fn serial_histories_are_valid_under_every_model() {
+    for workload in [Workload::ListAppend, Workload::RwRegister] {
+        for seed in 0..20 {
+            let h = synth::history(&spec(Isolation::Serial, workload, 300), seed);
+            let opts = Options::default()
+                .with_models(models::names().iter().map(|m| m.to_string()).collect());
+            let a = check(&h, workload, &opts).unwrap();
+            assert_eq!(
+                a.valid,
+                Validity::Valid,
+                "{:?} seed {seed}: {:#?}",
+                workload,
+                a.anomalies
+            );
+        }
+    }
+}
+
+#[test]
+fn snapshot_isolation_shows_write_skew_but_nothing_si_forbids() {
+    let mut skew = 0;
+    for seed in 0..20 {
+        let h = synth::history(
+            &spec(Isolation::SnapshotIsolation, Workload::ListAppend, 400),
+            seed,
+        );
+        let a = check(
+            &h,
+            Workload::ListAppend,
+            &Options::default().with_models(vec!["snapshot-isolation".into()]),
+        )
+        .unwrap();
+        assert_eq!(a.valid, Validity::Valid, "seed {seed}: {:#?}", a.anomalies);
+        if a.anomaly_types.iter().any(|n| n == "G2-item") {
+            skew += 1;
+        }
+    }
+    assert!(skew > 0, "write skew never showed up");
+}
+
+#[test]
+fn read_committed_breaks_serializability() {
+    let mut broken = 0;
+    for seed in 0..10 {
+        let h = synth::history(
+            &spec(Isolation::ReadCommitted, Workload::ListAppend, 400),
+            seed,
+        );
+        let a = check(
+            &h,
+            Workload::ListAppend,
+            &Options::default().with_models(vec!["read-committed".into()]),
+        )
+        .unwrap();
+        assert_eq!(a.valid, Validity::Valid, "seed {seed}: {:#?}", a.anomalies);
+        let ser = check(&h, Workload::ListAppend, &Options::default()).unwrap();
+        if ser.valid == Validity::Invalid {
+            broken += 1;
+        }
+    }
+    assert!(
+        broken >= 5,
+        "only {broken} of 10 read-committed runs broke serializability"
+    );
+}
+
+#[test]
+fn edn_and_jsonl_give_the_same_result() {
+    let edn = "[{:process 0, :type :invoke, :f :txn, :value [[:append :x 1] [:r :y nil]]}\n\
+               {:process 0, :type :ok, :f :txn, :value [[:append :x 1] [:r :y [1]]]}\n\
+               {:process 1, :type :invoke, :f :txn, :value [[:append :y 1] [:r :x nil]]}\n\
+               {:process 1, :type :ok, :f :txn, :value [[:append :y 1] [:r :x [1]]]}]";
+    let from_edn = format::read_str(Format::Edn, Path::new("h.edn"), edn).unwrap();
+    let mut buf = Vec::new();
+    format::jsonl::write(&mut buf, &from_edn).unwrap();
+    let from_jsonl = format::read_str(
+        Format::Jsonl,
+        Path::new("h.jsonl"),
+        std::str::from_utf8(&buf).unwrap(),
+    )
+    .unwrap();
+    let (a, b) = (
+        run(&from_edn, Workload::ListAppend),
+        run(&from_jsonl, Workload::ListAppend),
+    );
+    assert_eq!(a.anomaly_types, ["G1c"]);
+    assert_eq!(
+        serde_json::to_value(&a).unwrap(),
+        serde_json::to_value(&b).unwrap()
+    );
+}
