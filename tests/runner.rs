@@ -228,3 +228,33 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
         "cluster removed"
     );
 }
+
+#[test]
+fn a_transactional_workload_is_checked_by_elle() {
+    if !can_run() {
+        return;
+    }
+    let out = test_run(
+        "workloads/append-demo.yaml",
+        &["--time-limit", "8", "--local", "3"],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("elle (strict-serializable): valid"),
+        "{stdout}"
+    );
+    let h = history("append-demo");
+    let reads_filled = h
+        .iter()
+        .filter(|o| o["type"] == "ok" && o["f"] == "txn")
+        .flat_map(|o| o["value"].as_array().cloned().unwrap_or_default())
+        .filter(|m| m[0] == "r" && m[2].is_array())
+        .count();
+    assert!(reads_filled > 100, "completions carry what was read");
+}

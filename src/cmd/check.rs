@@ -114,13 +114,19 @@ fn check_file(args: &CheckArgs, path: &Path, options: &Options) -> FileResult {
         let opts = elle::Options::default()
             .with_models(args.consistency_models.clone())
             .with_time_limit(options.time_limit);
-        return match elle::check(&history, w, &opts) {
+        let txns = match elle::txn::decode(&history, w == elle::Workload::RwRegister) {
+            Ok(t) => t,
+            Err(e) => return FileResult::BadInput(locate(path, &history, &e)),
+        };
+        // The parsed history is most of the memory; the checker needs only the txns.
+        drop(history);
+        return match elle::check_txns(&txns, w, &opts) {
             Ok(a) => FileResult::Txn {
                 analysis: Box::new(a),
                 parse,
                 check: t1.elapsed(),
             },
-            Err(e) => FileResult::BadInput(locate(path, &history, &e)),
+            Err(e) => FileResult::BadInput(format!("{}: {}", path.display(), e.message())),
         };
     }
     let model = match args.model {

@@ -35,6 +35,11 @@ pub struct Generator {
     written: HashMap<u64, i64>,
     next_element: i64,
     rng: Rng,
+    /// Transactional workloads: keys in use, and the next fresh key.
+    active: Vec<u64>,
+    fresh_key: u64,
+    txn_length: usize,
+    max_writes_per_key: usize,
 }
 
 impl Generator {
@@ -65,7 +70,38 @@ impl Generator {
             written: HashMap::new(),
             next_element: 0,
             rng: Rng::new(plan.seed ^ 0x6765_6e65),
+            active: (0..plan.key_count as u64).collect(),
+            fresh_key: plan.key_count as u64,
+            txn_length: plan.txn_length,
+            max_writes_per_key: plan.max_writes_per_key,
         }
+    }
+
+    /// A transaction: 1..=txn_length random micro-ops on the keys in use;
+    /// keys that reached their write budget are replaced by fresh ones.
+    fn txn(&mut self) -> Value {
+        let n = 1 + self.rng.below(self.txn_length);
+        let write = if self.kind == WorkloadKind::ListAppend {
+            "append"
+        } else {
+            "w"
+        };
+        let mops: Vec<Value> = (0..n)
+            .map(|_| {
+                let slot = self.rng.below(self.active.len());
+                let key = self.active[slot];
+                if self.rng.below(2) == 0 {
+                    return json!(["r", key, null]);
+                }
+                let v = self.fresh_value(key);
+                if self.max_writes_per_key > 0 && v as usize >= self.max_writes_per_key {
+                    self.active[slot] = self.fresh_key;
+                    self.fresh_key += 1;
+                }
+                json!([write, key, v])
+            })
+            .collect();
+        Value::Array(mops)
     }
 
     fn key_of(&mut self, worker: usize) -> Option<u64> {
@@ -96,6 +132,9 @@ impl Generator {
 
     /// The next op for `worker`.
     pub fn next(&mut self, worker: usize) -> OpSpec {
+        if self.kind.is_txn() {
+            return (Arc::from("txn"), None, self.txn());
+        }
         let mut pick = self.rng.below(self.total as usize) as u32;
         let mut f = self.mix[0].0.clone();
         for (name, w) in &self.mix {
@@ -126,8 +165,13 @@ impl Generator {
         (f, key.map(|k| json!(k)), value)
     }
 
-    /// A read of the key `worker` last used (the final-reads phase).
+    /// A read of the key `worker` last used (the final-reads phase); for
+    /// transactional workloads, a transaction reading every key in use.
     pub fn final_read(&self, worker: usize) -> OpSpec {
+        if self.kind.is_txn() {
+            let mops: Vec<Value> = self.active.iter().map(|k| json!(["r", k, null])).collect();
+            return (Arc::from("txn"), None, Value::Array(mops));
+        }
         let key = match (self.keys, self.kind) {
             (KeyMode::Independent, WorkloadKind::Register | WorkloadKind::CasRegister) => Some(
                 json!(self.groups[(worker / self.group_size).min(self.groups.len() - 1)].key),
@@ -169,6 +213,10 @@ mod tests {
             seed: 1,
             nemesis: None,
             checkers: vec![],
+            consistency_models: vec![],
+            key_count: 3,
+            txn_length: 4,
+            max_writes_per_key: 4,
         }
     }
 
@@ -200,5 +248,25 @@ mod tests {
             (0..20).map(|i| b.next(i % 6)).collect::<Vec<_>>()
         );
         assert!(a.next(0).1.is_none());
+    }
+
+    #[test]
+    fn transactions_rotate_keys() {
+        let mut p = plan(KeyMode::Single);
+        p.workload = WorkloadKind::ListAppend;
+        let mut g = Generator::new(&p, 6, 3);
+        let txns: Vec<Value> = (0..200).map(|i| g.next(i % 6).2).collect();
+        let mut keys = std::collections::BTreeSet::new();
+        for t in &txns {
+            for m in t.as_array().unwrap() {
+                assert!(m[0] == "append" || m[0] == "r", "{m}");
+                keys.insert(m[1].as_u64().unwrap());
+                if m[0] == "append" {
+                    assert!(m[2].as_i64().unwrap() <= 4, "a key takes at most 4 appends");
+                }
+            }
+        }
+        assert!(keys.len() > 10, "keys were retired and replaced: {keys:?}");
+        assert_eq!(g.final_read(0).2.as_array().unwrap().len(), 3);
     }
 }

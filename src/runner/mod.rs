@@ -368,7 +368,7 @@ async fn perform(
         Some(node),
     ));
     let reply = client.invoke(&req, s.plan.op_timeout).await;
-    let result = if reply.kind == OpType::Ok && matches!(&*f, "read" | "dequeue") {
+    let result = if reply.kind == OpType::Ok && matches!(&*f, "read" | "dequeue" | "txn") {
         reply.value
     } else {
         value

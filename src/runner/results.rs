@@ -3,6 +3,7 @@
 //! (verdict per checker, op counts by f and type, latencies).
 
 use crate::spec::{Plan, WorkloadKind};
+use faultline_checkers::elle;
 use faultline_checkers::linear::{self, Options};
 use faultline_checkers::model::{CasRegister, Register, Scalar, Set};
 use faultline_checkers::{History, OpType, Process, Validity};
@@ -29,6 +30,7 @@ pub fn check(plan: &Plan, history: &History, time_limit: Duration) -> Results {
     for name in &plan.checkers {
         let (v, j) = match name.as_str() {
             "linearizable" => linearizable(plan, history, time_limit, &mut text),
+            "elle" => elle(plan, history, time_limit, &mut text),
             "stats" => stats(history, &mut text),
             "perf" => perf(history, &mut text),
             other => (
@@ -61,6 +63,12 @@ fn linearizable(
         WorkloadKind::Register => linear::check(&Register::new(Scalar::Null), history, &opts),
         WorkloadKind::CasRegister => linear::check(&CasRegister::new(Scalar::Null), history, &opts),
         WorkloadKind::Set => linear::check(&Set, history, &opts),
+        WorkloadKind::ListAppend | WorkloadKind::RwRegister => {
+            return (
+                Validity::Unknown,
+                json!({"valid": "unknown", "error": "use the elle checker for transactions"}),
+            )
+        }
     };
     match result {
         Ok(a) => {
@@ -81,6 +89,53 @@ fn linearizable(
             let _ = writeln!(
                 text,
                 "linearizable: unknown (the history could not be checked: {e})"
+            );
+            (
+                Validity::Unknown,
+                json!({"valid": "unknown", "error": e.to_string()}),
+            )
+        }
+    }
+}
+
+fn elle(plan: &Plan, history: &History, limit: Duration, text: &mut String) -> (Validity, Value) {
+    let workload = if plan.workload == WorkloadKind::RwRegister {
+        elle::Workload::RwRegister
+    } else {
+        elle::Workload::ListAppend
+    };
+    let opts = elle::Options::default()
+        .with_models(plan.consistency_models.clone())
+        .with_time_limit(Some(limit));
+    match elle::check(history, workload, &opts) {
+        Ok(a) => {
+            let _ = writeln!(
+                text,
+                "elle ({}): {} ({} txns)",
+                a.consistency_models.join(", "),
+                a.valid,
+                a.txns
+            );
+            for (name, o) in &a.anomalies {
+                let _ = writeln!(text, "  {name}: {} found", o.count);
+                if let Some(ex) = o.examples.first() {
+                    let _ = write!(text, "{}", indent(&indent(&ex.explanation)));
+                }
+            }
+            if !a.anomalies.is_empty() {
+                let _ = writeln!(
+                    text,
+                    "  not {}; may still satisfy {}",
+                    a.not.join(", "),
+                    a.may_satisfy.join(", ")
+                );
+            }
+            (a.valid, serde_json::to_value(&a).unwrap_or(Value::Null))
+        }
+        Err(e) => {
+            let _ = writeln!(
+                text,
+                "elle: unknown (the history could not be checked: {e})"
             );
             (
                 Validity::Unknown,

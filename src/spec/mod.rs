@@ -39,9 +39,12 @@ pub struct Spec {
     /// Faults to inject.
     #[serde(default)]
     pub nemesis: Option<NemesisSpec>,
-    /// Checkers to run: linearizable, stats, perf.
+    /// Checkers to run: linearizable, elle, stats, perf.
     #[serde(default)]
     pub checkers: Option<Vec<String>>,
+    /// Consistency models for the elle checker (default serializable).
+    #[serde(default)]
+    pub consistency_models: Option<Vec<String>>,
 }
 
 /// `nodes:` — `local:N` or a host list.
@@ -165,6 +168,16 @@ pub struct WorkloadSpec {
     /// `unique` (increasing per key) or a range `0..5`.
     #[serde(default)]
     pub values: Option<String>,
+    /// Transactional workloads: keys in use at a time (default 10).
+    #[serde(default)]
+    pub key_count: Option<usize>,
+    /// Transactional workloads: most micro-ops per transaction (default 4).
+    #[serde(default)]
+    pub txn_length: Option<usize>,
+    /// Transactional workloads: writes after which a key is retired for a
+    /// fresh one (default 32, as Jepsen).
+    #[serde(default)]
+    pub max_writes_per_key: Option<usize>,
 }
 
 /// `generator:`

@@ -77,6 +77,17 @@ pub enum WorkloadKind {
     CasRegister,
     /// add, read.
     Set,
+    /// Transactions of appends and list reads (Elle).
+    ListAppend,
+    /// Transactions of register writes and reads (Elle).
+    RwRegister,
+}
+
+impl WorkloadKind {
+    /// Whether ops are transactions.
+    pub fn is_txn(self) -> bool {
+        matches!(self, WorkloadKind::ListAppend | WorkloadKind::RwRegister)
+    }
 }
 
 /// Everything a run needs, checked.
@@ -128,9 +139,17 @@ pub struct Plan {
     pub nemesis: Option<ScheduleSpec>,
     /// Checkers.
     pub checkers: Vec<String>,
+    /// Consistency models for the elle checker.
+    pub consistency_models: Vec<String>,
+    /// Transactional workloads: keys in use at once.
+    pub key_count: usize,
+    /// Transactional workloads: most micro-ops per txn.
+    pub txn_length: usize,
+    /// Transactional workloads: writes per key before it is retired.
+    pub max_writes_per_key: usize,
 }
 
-const CHECKERS: [&str; 3] = ["linearizable", "stats", "perf"];
+const CHECKERS: [&str; 4] = ["linearizable", "elle", "stats", "perf"];
 
 impl Loaded {
     /// Checks every value; returns all problems found, not just the first.
@@ -247,13 +266,23 @@ impl Loaded {
             "register" => WorkloadKind::Register,
             "cas-register" => WorkloadKind::CasRegister,
             "set" => WorkloadKind::Set,
+            "list-append" => WorkloadKind::ListAppend,
+            "rw-register" => WorkloadKind::RwRegister,
             other => {
-                let hint = super::did_you_mean(other, &["register", "cas-register", "set"])
+                let kinds = [
+                    "register",
+                    "cas-register",
+                    "set",
+                    "list-append",
+                    "rw-register",
+                ];
+                let hint = super::did_you_mean(other, &kinds)
                     .map_or(String::new(), |m| format!(" (did you mean `{m}`?)"));
                 err(
                     "workload.kind",
                     format!(
-                        "unknown workload {other:?}; expected register, cas-register or set{hint}"
+                        "unknown workload {other:?}; expected {}{hint}",
+                        kinds.join(", ")
                     ),
                 );
                 WorkloadKind::CasRegister
@@ -263,6 +292,7 @@ impl Loaded {
             WorkloadKind::Register => &["read", "write"],
             WorkloadKind::CasRegister => &["read", "write", "cas"],
             WorkloadKind::Set => &["add", "read"],
+            WorkloadKind::ListAppend | WorkloadKind::RwRegister => &["txn"],
         };
         let mix: Vec<(String, u32)> = match &s.workload.mix {
             Some(m) => m.iter().map(|(k, v)| (k.clone(), *v)).collect(),
@@ -384,10 +414,42 @@ impl Loaded {
             }
             spec
         });
+        let first = if workload.is_txn() {
+            "elle"
+        } else {
+            "linearizable"
+        };
         let checkers = s
             .checkers
             .clone()
-            .unwrap_or_else(|| CHECKERS.iter().map(|c| c.to_string()).collect());
+            .unwrap_or_else(|| vec![first.into(), "stats".into(), "perf".into()]);
+        for c in &checkers {
+            if (c == "elle" && !workload.is_txn()) || (c == "linearizable" && workload.is_txn()) {
+                err(
+                    "checkers",
+                    format!(
+                        "the {c} checker does not fit a {} workload; use {first}",
+                        s.workload.kind
+                    ),
+                );
+            }
+        }
+        let consistency_models = s
+            .consistency_models
+            .clone()
+            .unwrap_or_else(|| vec!["serializable".into()]);
+        let known = faultline_checkers::elle::models::names();
+        for m in &consistency_models {
+            if faultline_checkers::elle::models::canonical(m).is_none() {
+                err(
+                    "consistency_models",
+                    format!(
+                        "unknown consistency model {m:?}; expected one of {}",
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
         for c in &checkers {
             if !CHECKERS.contains(&c.as_str()) {
                 let hint = super::did_you_mean(c, &CHECKERS)
@@ -451,6 +513,10 @@ impl Loaded {
             seed: g.seed.unwrap_or(0),
             nemesis,
             checkers,
+            consistency_models,
+            key_count: s.workload.key_count.unwrap_or(10).max(1),
+            txn_length: s.workload.txn_length.unwrap_or(4).max(1),
+            max_writes_per_key: s.workload.max_writes_per_key.unwrap_or(32),
         })
     }
 }

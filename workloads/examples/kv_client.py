@@ -22,7 +22,8 @@ persistent TCP connection and writes exactly one stdout line per operation:
 connection could not be established); ``info`` means the outcome is unknown
 (timeout or broken connection after sending; the connection is then dropped
 and re-opened on the next operation). For ok reads ``value`` is the value
-read; otherwise it echoes the requested value. stdout carries protocol lines
+read (for ``txn``, the transaction with its reads filled in); otherwise it
+echoes the requested value. stdout carries protocol lines
 only and is flushed after each; diagnostics go to stderr. The client exits
 when stdin reaches EOF.
 """
@@ -89,7 +90,7 @@ def handle(conn, line):
         return {"id": None, "type": "fail", "value": None, "error": f"bad operation: {e}"}
     request = {"f": op.get("f"), "key": op.get("key"), "value": op.get("value")}
     reply = conn.call(request)
-    if reply["type"] == "ok" and request["f"] == "read":
+    if reply["type"] == "ok" and request["f"] in ("read", "txn"):
         value = reply.get("value")
     else:
         value = request["value"]

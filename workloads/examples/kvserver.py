@@ -25,6 +25,10 @@ reached, ``info`` if the link breaks or times out after sending.
 ``--stale-rate P`` is a deliberate bug for backups: with probability P a read
 is answered from the last value the backup saw for that key, without asking
 the primary. With P = 0 (the default) the service is correct.
+
+Transactions: {"f": "txn", "value": [["append", k, v], ["r", k, null], ["w", k, v], ...]}
+run atomically on the primary (serializable); the reply's value is the
+transaction with every read filled in (a list for appended keys).
 """
 import argparse
 import json
@@ -35,7 +39,7 @@ import socketserver
 import sys
 import threading
 
-OPS = ("read", "write", "cas")
+OPS = ("read", "write", "cas", "txn")
 SCALARS = (str, int, float, bool, type(None))
 UPSTREAM_TIMEOUT = 1.0
 
@@ -61,6 +65,11 @@ def parse_request(line):
         raise ValueError("key must be a JSON scalar")
     if f == "cas" and not (isinstance(value, list) and len(value) == 2):
         raise ValueError("cas value must be [old, new]")
+    if f == "txn" and not (
+        isinstance(value, list)
+        and all(isinstance(m, list) and len(m) == 3 and m[0] in ("append", "r", "w") for m in value)
+    ):
+        raise ValueError('txn value must be a list of ["append"|"r"|"w", key, value]')
     return f, key, value
 
 
@@ -72,6 +81,9 @@ class Primary:
         self.lock = threading.Lock()
 
     def execute(self, f, key, value, _upstream):
+        if f == "txn":
+            with self.lock:
+                return {"type": "ok", "value": self.transact(value)}
         k = json.dumps(key)
         with self.lock:
             current = self.data.get(k)
@@ -85,6 +97,23 @@ class Primary:
                 return {"type": "fail", "error": "cas mismatch"}
             self.data[k] = new
             return {"type": "ok", "value": value}
+
+
+    def transact(self, mops):
+        """Runs a transaction's micro-ops atomically (called under the lock)."""
+        out = []
+        for f, key, value in mops:
+            k = "txn:" + json.dumps(key)
+            if f == "append":
+                self.data[k] = self.data.get(k, []) + [value]
+                out.append([f, key, value])
+            elif f == "w":
+                self.data[k] = value
+                out.append([f, key, value])
+            else:
+                current = self.data.get(k)
+                out.append(["r", key, list(current) if isinstance(current, list) else current])
+        return out
 
 
 class Upstream:
@@ -132,6 +161,8 @@ class Backup:
 
     def execute(self, f, key, value, upstream):
         k = json.dumps(key)
+        if f == "txn":
+            return upstream.call({"f": f, "key": key, "value": value})
         with self.lock:
             if f == "read" and k in self.cache and self.rng.random() < self.stale_rate:
                 return {"type": "ok", "value": self.cache[k]}

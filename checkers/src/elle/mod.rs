@@ -173,6 +173,13 @@ pub fn check(
     workload: Workload,
     opts: &Options,
 ) -> Result<Analysis, CheckError> {
+    let txns = txn::decode(history, workload == Workload::RwRegister)?;
+    check_txns(&txns, workload, opts)
+}
+
+/// Checks transactions already decoded with [`txn::decode`] (so a caller
+/// can free the history first: it is most of the memory).
+pub fn check_txns(txns: &Txns, workload: Workload, opts: &Options) -> Result<Analysis, CheckError> {
     let start = Instant::now();
     let models: Vec<String> = opts
         .models
@@ -199,17 +206,16 @@ pub fn check(
             _ => 0,
         }
     });
-    let txns = txn::decode(history, workload == Workload::RwRegister)?;
     let mut found = Found::default();
     let deadline = opts.time_limit.map(|t| start + t);
     let (edges_n, sccs, timed_out) = match workload {
         Workload::ListAppend => {
-            let (la, edges) = list_append::ListAppend::analyze(&txns, &mut found);
-            search(&txns, edges, extra, opts, deadline, &la, &mut found)
+            let (la, edges) = list_append::ListAppend::analyze(txns, &mut found);
+            search(txns, edges, extra, opts, deadline, &la, &mut found)
         }
         Workload::RwRegister => {
-            let (rr, edges) = rw_register::RwRegister::analyze(&txns, &mut found);
-            search(&txns, edges, extra, opts, deadline, &rr, &mut found)
+            let (rr, edges) = rw_register::RwRegister::analyze(txns, &mut found);
+            search(txns, edges, extra, opts, deadline, &rr, &mut found)
         }
     };
     let names: Vec<&str> = found.0.keys().map(String::as_str).collect();
