@@ -198,6 +198,7 @@ mod tests {
             pidfile: String::new(),
             log: String::new(),
             client_command: "true".into(),
+            client: crate::spec::ClientKind::Exec,
             op_timeout: Duration::from_secs(1),
             workload: WorkloadKind::CasRegister,
             keys,

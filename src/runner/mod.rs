@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod db;
+pub mod etcd;
 pub mod generator;
 mod progress;
 pub mod recorder;
@@ -284,7 +285,7 @@ async fn main_phase(
         }
         _ => None,
     };
-    let mut clients: Vec<(usize, u64, ExecClient)> = Vec::new();
+    let mut clients: Vec<(usize, u64, Box<dyn Client>)> = Vec::new();
     while let Some(r) = workers.join_next().await {
         if let Ok(c) = r {
             clients.push(c);
@@ -318,7 +319,7 @@ async fn main_phase(
     (shared, nemesis_err)
 }
 
-fn open_client(s: &Shared, w: usize, process: u64) -> ExecClient {
+fn open_client(s: &Shared, w: usize, process: u64) -> Box<dyn Client> {
     let node = &s.nodes[w % s.nodes.len()];
     let env = vec![
         ("FAULTLINE_NODE".to_string(), node.name.clone()),
@@ -333,12 +334,15 @@ fn open_client(s: &Shared, w: usize, process: u64) -> ExecClient {
         ),
         ("FAULTLINE_PROCESS".to_string(), process.to_string()),
     ];
-    ExecClient::open(
+    if let crate::spec::ClientKind::Etcd { serializable, port } = s.plan.client {
+        return Box::new(etcd::EtcdClient::new(&node.addr, port, serializable));
+    }
+    Box::new(ExecClient::open(
         &s.plan.client_command,
         &env,
         format!("plugin p{process} {}", node.name),
         s.log.clone(),
-    )
+    ))
 }
 
 /// Invokes one op and records its invocation and completion. Returns
@@ -347,7 +351,7 @@ async fn perform(
     s: &Shared,
     w: usize,
     process: u64,
-    client: &mut ExecClient,
+    client: &mut dyn Client,
     op: generator::OpSpec,
 ) -> bool {
     let (f, key, value) = op;
@@ -387,7 +391,7 @@ async fn perform(
 
 /// One worker: ops until the deadline or Ctrl-C. Returns its client for
 /// the final reads.
-async fn worker(w: usize, s: Arc<Shared>) -> (usize, u64, ExecClient) {
+async fn worker(w: usize, s: Arc<Shared>) -> (usize, u64, Box<dyn Client>) {
     let mut process = w as u64;
     let mut client = open_client(&s, w, process);
     let start = s.recorder.started();
@@ -408,7 +412,7 @@ async fn worker(w: usize, s: Arc<Shared>) -> (usize, u64, ExecClient) {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .next(w);
-        if perform(&s, w, process, &mut client, op).await {
+        if perform(&s, w, process, client.as_mut(), op).await {
             // Jepsen semantics: after an indeterminate op the process is
             // gone; the worker continues as a new one, with a new plugin.
             client.close().await;
@@ -422,15 +426,15 @@ async fn worker(w: usize, s: Arc<Shared>) -> (usize, u64, ExecClient) {
 async fn final_read(
     w: usize,
     process: u64,
-    mut client: ExecClient,
+    mut client: Box<dyn Client>,
     s: Arc<Shared>,
-) -> (usize, u64, ExecClient) {
+) -> (usize, u64, Box<dyn Client>) {
     let op = s
         .generator
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .final_read(w);
-    perform(&s, w, process, &mut client, op).await;
+    perform(&s, w, process, client.as_mut(), op).await;
     (w, process, client)
 }
 

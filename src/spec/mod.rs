@@ -9,7 +9,7 @@ mod duration;
 mod plan;
 
 pub use duration::DurationField;
-pub use plan::{Concurrency, KeyMode, NodesPlan, Plan, Values, WorkloadKind};
+pub use plan::{ClientKind, Concurrency, KeyMode, NodesPlan, Plan, Values, WorkloadKind};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -143,7 +143,7 @@ pub enum ReadyField {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
-    /// `exec` (a plugin in any language).
+    /// `exec` (a plugin in any language) or `etcd` (native).
     pub kind: String,
     /// The plugin command, for `exec`.
     #[serde(default)]
@@ -151,6 +151,12 @@ pub struct ClientSpec {
     /// Per-op timeout (default 5s): no answer means `info`.
     #[serde(default)]
     pub timeout: Option<DurationField>,
+    /// etcd: `linearizable` (default) or `serializable` reads.
+    #[serde(default)]
+    pub reads: Option<String>,
+    /// etcd: client port (default 2379).
+    #[serde(default)]
+    pub port: Option<u16>,
 }
 
 /// `workload:`

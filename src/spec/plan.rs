@@ -50,6 +50,20 @@ impl Concurrency {
     }
 }
 
+/// Which client talks to the DB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientKind {
+    /// An exec plugin.
+    Exec,
+    /// The native etcd client.
+    Etcd {
+        /// Serializable (possibly stale) reads instead of linearizable.
+        serializable: bool,
+        /// Client port.
+        port: u16,
+    },
+}
+
 /// Keys of a register workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyMode {
@@ -109,6 +123,8 @@ pub struct Plan {
     pub log: String,
     /// The exec plugin command.
     pub client_command: String,
+    /// Which client.
+    pub client: ClientKind,
     /// Per-op timeout.
     pub op_timeout: Duration,
     /// Workload.
@@ -219,20 +235,41 @@ impl Loaded {
                 ),
             }
         }
-        if s.client.kind != "exec" {
-            err(
-                "client.kind",
-                format!("unknown client {:?}; expected exec", s.client.kind),
-            );
-        }
-        let client_command = match &s.client.command {
-            Some(c) if !c.trim().is_empty() => c.clone(),
-            _ => {
+        let serializable = match s.client.reads.as_deref() {
+            None | Some("linearizable") => false,
+            Some("serializable") => true,
+            Some(other) => {
+                err(
+                    "client.reads",
+                    format!("expected linearizable or serializable, found {other:?}"),
+                );
+                false
+            }
+        };
+        let (client, client_command) = match (s.client.kind.as_str(), &s.client.command) {
+            ("exec", Some(c)) if !c.trim().is_empty() => (ClientKind::Exec, c.clone()),
+            ("exec", _) => {
                 err(
                     "client",
                     "an exec client needs `command:` (the plugin to run)".into(),
                 );
-                String::new()
+                (ClientKind::Exec, String::new())
+            }
+            ("etcd", _) => (
+                ClientKind::Etcd {
+                    serializable,
+                    port: s.client.port.unwrap_or(2379),
+                },
+                String::new(),
+            ),
+            (other, _) => {
+                let hint = super::did_you_mean(other, &["exec", "etcd"])
+                    .map_or(String::new(), |m| format!(" (did you mean `{m}`?)"));
+                err(
+                    "client.kind",
+                    format!("unknown client {other:?}; expected exec or etcd{hint}"),
+                );
+                (ClientKind::Exec, String::new())
             }
         };
         let mut dur = |key: &str, f: &Option<super::DurationField>, default: Duration| match f {
@@ -288,6 +325,14 @@ impl Loaded {
                 WorkloadKind::CasRegister
             }
         };
+        if matches!(client, ClientKind::Etcd { .. })
+            && !matches!(workload, WorkloadKind::Register | WorkloadKind::CasRegister)
+        {
+            err(
+                "client.kind",
+                "the etcd client runs register and cas-register workloads".into(),
+            );
+        }
         let allowed: &[&str] = match workload {
             WorkloadKind::Register => &["read", "write"],
             WorkloadKind::CasRegister => &["read", "write", "cas"],
@@ -498,6 +543,7 @@ impl Loaded {
             db: s.db.clone(),
             ready,
             client_command,
+            client,
             op_timeout,
             workload,
             keys,
