@@ -11,6 +11,7 @@ pub mod client;
 pub mod db;
 pub mod etcd;
 pub mod generator;
+pub mod postgres;
 mod progress;
 pub mod recorder;
 pub mod results;
@@ -163,7 +164,10 @@ pub async fn run(
     }
 
     note("setting up the DB on every node");
-    let setup = db.setup().await;
+    let mut setup = db.setup().await;
+    if let (Ok(()), crate::spec::ClientKind::Postgres { isolation, port }) = (&setup, plan.client) {
+        setup = create_tables(&remotes[0].node().addr, port, isolation).await;
+    }
     let result = match setup {
         Err(errs) => Err(RunError::bad(format!(
             "DB setup failed:\n  {}",
@@ -231,6 +235,24 @@ pub async fn run(
         dir,
         summary: results.text,
     })
+}
+
+/// Creates the PostgreSQL tables once, before the workers start.
+async fn create_tables(addr: &str, port: u16, isolation: &'static str) -> Result<(), Vec<String>> {
+    let mut last = String::new();
+    for _ in 0..50 {
+        match postgres::PgClient::new(addr, port, isolation, true)
+            .create_tables()
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(vec![format!(
+        "creating the tables on {addr}:{port}: {last}"
+    )])
 }
 
 fn build_nemesis(
@@ -334,8 +356,15 @@ fn open_client(s: &Shared, w: usize, process: u64) -> Box<dyn Client> {
         ),
         ("FAULTLINE_PROCESS".to_string(), process.to_string()),
     ];
-    if let crate::spec::ClientKind::Etcd { serializable, port } = s.plan.client {
-        return Box::new(etcd::EtcdClient::new(&node.addr, port, serializable));
+    match s.plan.client {
+        crate::spec::ClientKind::Etcd { serializable, port } => {
+            return Box::new(etcd::EtcdClient::new(&node.addr, port, serializable));
+        }
+        crate::spec::ClientKind::Postgres { isolation, port } => {
+            let lists = s.plan.workload == crate::spec::WorkloadKind::ListAppend;
+            return Box::new(postgres::PgClient::new(&node.addr, port, isolation, lists));
+        }
+        crate::spec::ClientKind::Exec => {}
     }
     Box::new(ExecClient::open(
         &s.plan.client_command,

@@ -143,7 +143,7 @@ pub enum ReadyField {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
-    /// `exec` (a plugin in any language) or `etcd` (native).
+    /// `exec` (a plugin in any language), `etcd` or `postgres` (native).
     pub kind: String,
     /// The plugin command, for `exec`.
     #[serde(default)]
@@ -154,9 +154,12 @@ pub struct ClientSpec {
     /// etcd: `linearizable` (default) or `serializable` reads.
     #[serde(default)]
     pub reads: Option<String>,
-    /// etcd: client port (default 2379).
+    /// etcd / postgres: client port (default 2379 / 5432).
     #[serde(default)]
     pub port: Option<u16>,
+    /// postgres: `serializable` (default), `repeatable-read` or `read-committed`.
+    #[serde(default)]
+    pub isolation: Option<String>,
 }
 
 /// `workload:`

@@ -55,6 +55,13 @@ impl Concurrency {
 pub enum ClientKind {
     /// An exec plugin.
     Exec,
+    /// The native PostgreSQL client (transactional workloads).
+    Postgres {
+        /// `serializable`, `repeatable read` or `read committed`.
+        isolation: &'static str,
+        /// Client port.
+        port: u16,
+    },
     /// The native etcd client.
     Etcd {
         /// Serializable (possibly stale) reads instead of linearizable.
@@ -262,12 +269,30 @@ impl Loaded {
                 },
                 String::new(),
             ),
+            ("postgres", _) => {
+                let isolation = match s.client.isolation.as_deref() {
+                    None | Some("serializable") => "serializable",
+                    Some("repeatable-read") => "repeatable read",
+                    Some("read-committed") => "read committed",
+                    Some(other) => {
+                        err("client.isolation", format!("expected serializable, repeatable-read or read-committed, found {other:?}"));
+                        "serializable"
+                    }
+                };
+                (
+                    ClientKind::Postgres {
+                        isolation,
+                        port: s.client.port.unwrap_or(5432),
+                    },
+                    String::new(),
+                )
+            }
             (other, _) => {
-                let hint = super::did_you_mean(other, &["exec", "etcd"])
+                let hint = super::did_you_mean(other, &["exec", "etcd", "postgres"])
                     .map_or(String::new(), |m| format!(" (did you mean `{m}`?)"));
                 err(
                     "client.kind",
-                    format!("unknown client {other:?}; expected exec or etcd{hint}"),
+                    format!("unknown client {other:?}; expected exec, etcd or postgres{hint}"),
                 );
                 (ClientKind::Exec, String::new())
             }
@@ -331,6 +356,12 @@ impl Loaded {
             err(
                 "client.kind",
                 "the etcd client runs register and cas-register workloads".into(),
+            );
+        }
+        if matches!(client, ClientKind::Postgres { .. }) && !workload.is_txn() {
+            err(
+                "client.kind",
+                "the postgres client runs list-append and rw-register workloads".into(),
             );
         }
         let allowed: &[&str] = match workload {

@@ -1,0 +1,197 @@
+//! A native PostgreSQL client for Elle's transactional workloads
+//! (`tokio-postgres`). List-append keeps each key's list as comma-separated
+//! text (`lists(k, v)`), appended by upsert; rw-register keeps integers
+//! (`registers(k, v)`). Each transaction runs at the spec's isolation
+//! level. A serialization failure or deadlock (SQLSTATE 40001, 40P01) or
+//! any error before COMMIT is `fail` (the transaction rolled back); a lost
+//! connection or timeout during COMMIT is `info`.
+
+use super::client::{Client, Reply, Request};
+use crate::control::BoxFuture;
+use faultline_checkers::OpType;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio_postgres::NoTls;
+
+/// One worker's connection.
+pub struct PgClient {
+    conn_str: String,
+    isolation: &'static str,
+    lists: bool,
+    client: Option<tokio_postgres::Client>,
+}
+
+/// How a transaction went wrong: whether COMMIT may have happened.
+struct TxnError {
+    maybe_committed: bool,
+    error: String,
+}
+
+impl PgClient {
+    /// A client for the server at `host:port`, running transactions at
+    /// `isolation` (`serializable`, `repeatable read`, `read committed`),
+    /// on lists (list-append) or registers (rw-register).
+    pub fn new(host: &str, port: u16, isolation: &'static str, lists: bool) -> PgClient {
+        PgClient {
+            conn_str: format!(
+                "host={host} port={port} user=postgres dbname=postgres connect_timeout=2"
+            ),
+            isolation,
+            lists,
+            client: None,
+        }
+    }
+
+    async fn connect(&mut self) -> Result<&tokio_postgres::Client, String> {
+        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
+            let (client, connection) = tokio_postgres::connect(&self.conn_str, NoTls)
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            self.client = Some(client);
+        }
+        self.client
+            .as_ref()
+            .ok_or_else(|| "not connected".to_string())
+    }
+
+    /// Creates the tables (idempotent; run once before the workers start).
+    pub async fn create_tables(&mut self) -> Result<(), String> {
+        let c = self.connect().await?;
+        c.batch_execute(
+            "CREATE TABLE IF NOT EXISTS lists (k BIGINT PRIMARY KEY, v TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS registers (k BIGINT PRIMARY KEY, v BIGINT);",
+        )
+        .await
+        .map_err(|e| e.to_string())
+    }
+
+    async fn txn(&mut self, mops: &[Value]) -> Result<Value, TxnError> {
+        let (isolation, lists) = (self.isolation, self.lists);
+        let c = self.connect().await.map_err(|error| TxnError {
+            maybe_committed: false,
+            error,
+        })?;
+        let early = |e: tokio_postgres::Error| TxnError {
+            maybe_committed: false,
+            error: describe(&e),
+        };
+        c.batch_execute(&format!("BEGIN ISOLATION LEVEL {isolation}"))
+            .await
+            .map_err(early)?;
+        let mut out = Vec::with_capacity(mops.len());
+        for m in mops {
+            let (f, k) = (m[0].as_str().unwrap_or(""), m[1].as_i64().unwrap_or(0));
+            let result = match f {
+                "append" => {
+                    let v = m[2].as_i64().unwrap_or(0);
+                    c.execute(
+                        "INSERT INTO lists (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = lists.v || ',' || $2",
+                        &[&k, &v.to_string()],
+                    )
+                    .await
+                    .map(|_| m.clone())
+                }
+                "w" => {
+                    let v = m[2].as_i64().unwrap_or(0);
+                    c.execute("INSERT INTO registers (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = $2", &[&k, &v])
+                        .await
+                        .map(|_| m.clone())
+                }
+                _ if lists => c
+                    .query_opt("SELECT v FROM lists WHERE k = $1", &[&k])
+                    .await
+                    .map(|row| {
+                        let list: Vec<i64> = row
+                            .map(|r| r.get::<_, String>(0))
+                            .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+                            .unwrap_or_default();
+                        json!(["r", k, list])
+                    }),
+                _ => c
+                    .query_opt("SELECT v FROM registers WHERE k = $1", &[&k])
+                    .await
+                    .map(|row| json!(["r", k, row.and_then(|r| r.get::<_, Option<i64>>(0))])),
+            };
+            match result {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    let _ = c.batch_execute("ROLLBACK").await;
+                    return Err(early(e));
+                }
+            }
+        }
+        match c.batch_execute("COMMIT").await {
+            Ok(()) => Ok(Value::Array(out)),
+            Err(e) if e.code().is_some() => Err(TxnError {
+                maybe_committed: false,
+                error: describe(&e),
+            }),
+            // No SQLSTATE: the connection broke, and COMMIT may have happened.
+            Err(e) => Err(TxnError {
+                maybe_committed: true,
+                error: describe(&e),
+            }),
+        }
+    }
+}
+
+fn describe(e: &tokio_postgres::Error) -> String {
+    match (e.code(), e.as_db_error()) {
+        (Some(code), Some(db)) => format!("{} (SQLSTATE {})", db.message(), code.code()),
+        _ => e.to_string(),
+    }
+}
+
+impl Client for PgClient {
+    fn invoke<'a>(&'a mut self, req: &'a Request, timeout: Duration) -> BoxFuture<'a, Reply> {
+        Box::pin(async move {
+            let Some(mops) = req.value.as_array() else {
+                return Reply {
+                    kind: OpType::Fail,
+                    value: req.value.clone(),
+                    error: Some("postgres client runs txn ops".into()),
+                };
+            };
+            match tokio::time::timeout(timeout, self.txn(mops)).await {
+                Ok(Ok(v)) => Reply {
+                    kind: OpType::Ok,
+                    value: v,
+                    error: None,
+                },
+                Ok(Err(TxnError {
+                    maybe_committed,
+                    error,
+                })) => {
+                    if maybe_committed {
+                        self.client = None;
+                    }
+                    Reply {
+                        kind: if maybe_committed {
+                            OpType::Info
+                        } else {
+                            OpType::Fail
+                        },
+                        value: req.value.clone(),
+                        error: Some(error),
+                    }
+                }
+                Err(_) => {
+                    self.client = None;
+                    Reply::info(
+                        req.value.clone(),
+                        format!("timed out after {:.1} s", timeout.as_secs_f64()),
+                    )
+                }
+            }
+        })
+    }
+
+    fn close(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.client = None;
+        })
+    }
+}
