@@ -11,138 +11,68 @@ const DATA: &[&str] = &[
     "future-read",
 ];
 
-/// (model, anomalies it proscribes beyond [`DATA`]).
-const MODELS: &[(&str, &[&str])] = &[
-    ("read-uncommitted", &["G0", "dirty-update"]),
-    (
-        "read-committed",
-        &["G0", "dirty-update", "G1a", "G1b", "G1c"],
-    ),
-    (
-        "monotonic-atomic-view",
-        &["G0", "dirty-update", "G1a", "G1b", "G1c", "lost-update"],
-    ),
-    (
-        "snapshot-isolation",
-        &[
-            "G0",
-            "dirty-update",
-            "G1a",
-            "G1b",
-            "G1c",
-            "lost-update",
-            "G-single",
-            "G-nonadjacent",
-        ],
-    ),
-    (
-        "repeatable-read",
-        &[
-            "G0",
-            "dirty-update",
-            "G1a",
-            "G1b",
-            "G1c",
-            "lost-update",
-            "G-single",
-            "G-nonadjacent",
-            "G2-item",
-        ],
-    ),
-    (
-        "serializable",
-        &[
-            "G0",
-            "dirty-update",
-            "G1a",
-            "G1b",
-            "G1c",
-            "lost-update",
-            "G-single",
-            "G-nonadjacent",
-            "G2-item",
-        ],
-    ),
-    (
-        "strong-session-snapshot-isolation",
-        &[
-            "G0",
-            "dirty-update",
-            "G1a",
-            "G1b",
-            "G1c",
-            "lost-update",
-            "G-single",
-            "G-nonadjacent",
-            "G0-process",
-            "G1c-process",
-            "G-single-process",
-            "G-nonadjacent-process",
-        ],
-    ),
-    (
-        "strong-session-serializable",
-        &[
-            "G0",
-            "dirty-update",
-            "G1a",
-            "G1b",
-            "G1c",
-            "lost-update",
-            "G-single",
-            "G-nonadjacent",
-            "G2-item",
-            "G0-process",
-            "G1c-process",
-            "G-single-process",
-            "G-nonadjacent-process",
-            "G2-item-process",
-        ],
-    ),
-    (
-        "strict-serializable",
-        &[
-            "G0",
-            "dirty-update",
-            "G1a",
-            "G1b",
-            "G1c",
-            "lost-update",
-            "G-single",
-            "G-nonadjacent",
-            "G2-item",
-            "G0-process",
-            "G1c-process",
-            "G-single-process",
-            "G-nonadjacent-process",
-            "G2-item-process",
-            "G0-realtime",
-            "G1c-realtime",
-            "G-single-realtime",
-            "G-nonadjacent-realtime",
-            "G2-item-realtime",
-        ],
-    ),
+/// Cycle anomalies that have `-process` and `-realtime` variants.
+const CYCLES: &[&str] = &["G0", "G1c", "G-single", "G-nonadjacent", "G2-item"];
+
+/// Every model, weakest first.
+const MODELS: &[&str] = &[
+    "read-uncommitted",
+    "read-committed",
+    "monotonic-atomic-view",
+    "snapshot-isolation",
+    "repeatable-read",
+    "serializable",
+    "strong-session-snapshot-isolation",
+    "strong-session-serializable",
+    "strict-serializable",
 ];
+
+/// The anomalies `model` proscribes beyond [`DATA`]: each model is a
+/// weaker one plus what it adds.
+fn forbidden(model: &str) -> Vec<String> {
+    let own: &[&str] = match model {
+        "read-uncommitted" => &["G0", "dirty-update"],
+        "read-committed" => &["G1a", "G1b", "G1c"],
+        "monotonic-atomic-view" => &["lost-update"],
+        "snapshot-isolation" => &["G-single", "G-nonadjacent"],
+        "repeatable-read" | "serializable" => &["G2-item"],
+        _ => &[],
+    };
+    let (base, variants): (Option<&str>, Vec<String>) = match model {
+        "read-uncommitted" => (None, Vec::new()),
+        "read-committed" => (Some("read-uncommitted"), Vec::new()),
+        "monotonic-atomic-view" => (Some("read-committed"), Vec::new()),
+        "snapshot-isolation" => (Some("monotonic-atomic-view"), Vec::new()),
+        "repeatable-read" | "serializable" => (Some("snapshot-isolation"), Vec::new()),
+        "strong-session-snapshot-isolation" => (
+            Some("snapshot-isolation"),
+            suffixed(&CYCLES[..4], "-process"),
+        ),
+        "strong-session-serializable" => (Some("serializable"), suffixed(CYCLES, "-process")),
+        "strict-serializable" => (
+            Some("strong-session-serializable"),
+            suffixed(CYCLES, "-realtime"),
+        ),
+        _ => return Vec::new(),
+    };
+    let mut all = base.map_or_else(Vec::new, forbidden);
+    all.extend(own.iter().map(|a| a.to_string()));
+    all.extend(variants);
+    all
+}
+
+fn suffixed(names: &[&str], suffix: &str) -> Vec<String> {
+    names.iter().map(|n| format!("{n}{suffix}")).collect()
+}
 
 /// Every model name, weakest first.
 pub fn names() -> Vec<&'static str> {
-    MODELS.iter().map(|(m, _)| *m).collect()
+    MODELS.to_vec()
 }
 
 /// Whether `model` proscribes `anomaly`.
 pub fn proscribes(model: &str, anomaly: &str) -> bool {
-    DATA.contains(&anomaly)
-        || MODELS
-            .iter()
-            .any(|(m, a)| *m == model && a.contains(&anomaly))
-}
-
-fn forbidden(model: &str) -> Vec<&'static str> {
-    MODELS
-        .iter()
-        .find(|(m, _)| *m == model)
-        .map_or_else(Vec::new, |(_, a)| a.to_vec())
+    DATA.contains(&anomaly) || forbidden(model).iter().any(|a| a == anomaly)
 }
 
 /// `a` is at least as strong as `b`.
@@ -161,7 +91,7 @@ pub fn canonical(name: &str) -> Option<&'static str> {
         "strong-session-si" => "strong-session-snapshot-isolation",
         n => n,
     };
-    MODELS.iter().map(|(m, _)| *m).find(|m| *m == name)
+    MODELS.iter().copied().find(|m| *m == name)
 }
 
 /// Given the anomalies found: the weakest models the history is NOT
