@@ -46,8 +46,15 @@ impl Reply {
     }
 }
 
-/// Talks to the DB for one worker process.
+/// Talks to the DB for one worker process (Jepsen's client protocol:
+/// opened per process, `setup` once per test, `invoke` per op, `close`).
 pub trait Client: Send {
+    /// Prepares the DB for the workload (tables, ...), once per test,
+    /// before any op; must be idempotent. Default: nothing to do.
+    fn setup(&mut self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Performs `req`, waiting at most `timeout`. Never fails: problems are
     /// `info` (may have happened) or `fail` (definitely did not).
     fn invoke<'a>(&'a mut self, req: &'a Request, timeout: Duration) -> BoxFuture<'a, Reply>;

@@ -164,10 +164,7 @@ pub async fn run(
     }
 
     note("setting up the DB on every node");
-    let mut setup = db.setup().await;
-    if let (Ok(()), crate::spec::ClientKind::Postgres { isolation, port }) = (&setup, plan.client) {
-        setup = create_tables(&remotes[0].node().addr, port, isolation).await;
-    }
+    let setup = db.setup().await;
     let result = match setup {
         Err(errs) => Err(RunError::bad(format!(
             "DB setup failed:\n  {}",
@@ -191,7 +188,10 @@ pub async fn run(
                 plan: plan.clone(),
                 fault: Mutex::new(None),
             });
-            Ok(main_phase(shared, &db, nemesis.as_ref()).await)
+            match client_setup(&shared).await {
+                Ok(()) => Ok(main_phase(shared, &db, nemesis.as_ref()).await),
+                Err(e) => Err(RunError::bad(e)),
+            }
         }
     };
     // Teardown, on every path.
@@ -237,22 +237,23 @@ pub async fn run(
     })
 }
 
-/// Creates the PostgreSQL tables once, before the workers start.
-async fn create_tables(addr: &str, port: u16, isolation: &'static str) -> Result<(), Vec<String>> {
+/// Runs the client's `setup` once before the workers start, retrying for
+/// up to 10 s while the DB finishes starting.
+async fn client_setup(s: &Shared) -> Result<(), String> {
+    let mut client = open_client(s, 0, 0);
     let mut last = String::new();
     for _ in 0..50 {
-        match postgres::PgClient::new(addr, port, isolation, true)
-            .create_tables()
-            .await
-        {
-            Ok(()) => return Ok(()),
+        match client.setup().await {
+            Ok(()) => {
+                client.close().await;
+                return Ok(());
+            }
             Err(e) => last = e,
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Err(vec![format!(
-        "creating the tables on {addr}:{port}: {last}"
-    )])
+    client.close().await;
+    Err(format!("client setup failed: {last}"))
 }
 
 fn build_nemesis(

@@ -57,17 +57,6 @@ impl PgClient {
             .ok_or_else(|| "not connected".to_string())
     }
 
-    /// Creates the tables (idempotent; run once before the workers start).
-    pub async fn create_tables(&mut self) -> Result<(), String> {
-        let c = self.connect().await?;
-        c.batch_execute(
-            "CREATE TABLE IF NOT EXISTS lists (k BIGINT PRIMARY KEY, v TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS registers (k BIGINT PRIMARY KEY, v BIGINT);",
-        )
-        .await
-        .map_err(|e| e.to_string())
-    }
-
     async fn txn(&mut self, mops: &[Value]) -> Result<Value, TxnError> {
         let (isolation, lists) = (self.isolation, self.lists);
         let c = self.connect().await.map_err(|error| TxnError {
@@ -146,6 +135,19 @@ fn describe(e: &tokio_postgres::Error) -> String {
 }
 
 impl Client for PgClient {
+    /// Creates the tables (idempotent).
+    fn setup(&mut self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let c = self.connect().await?;
+            c.batch_execute(
+                "CREATE TABLE IF NOT EXISTS lists (k BIGINT PRIMARY KEY, v TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS registers (k BIGINT PRIMARY KEY, v BIGINT);",
+            )
+            .await
+            .map_err(|e| e.to_string())
+        })
+    }
+
     fn invoke<'a>(&'a mut self, req: &'a Request, timeout: Duration) -> BoxFuture<'a, Reply> {
         Box::pin(async move {
             let Some(mops) = req.value.as_array() else {
