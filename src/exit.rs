@@ -11,7 +11,6 @@ pub enum Exit {
     /// The user's input is wrong: exit 254.
     BadInput(anyhow::Error),
     /// Something broke inside faultline: exit 255.
-    #[allow(dead_code)]
     Internal(anyhow::Error),
 }
 

@@ -29,7 +29,7 @@ use faultline_nemesis::{FaultKind, Nemesis, Schedule, Setup, Shell};
 use generator::Generator;
 use recorder::Recorder;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -565,9 +565,4 @@ async fn nemesis_loop(
         pause(s, interval).await;
     }
     first_error
-}
-
-/// The store directory to use: `--store`, else `./store`.
-pub fn default_store() -> PathBuf {
-    Path::new("store").to_path_buf()
 }

@@ -5,7 +5,6 @@
 use super::Shared;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -63,9 +62,6 @@ pub fn start(shared: Arc<Shared>) -> Progress {
                     last_plain = Instant::now();
                 }
                 None => {}
-            }
-            if shared.stop.load(Ordering::Relaxed) && b2.is_none() {
-                continue;
             }
         }
     });
