@@ -225,3 +225,28 @@ fn transactional_histories_get_elle_anomalies() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn bad_transactions_name_their_line() {
+    let bad = scratch(
+        "badtxn.jsonl",
+        concat!(
+            r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":[["append","x",1]]}"#,
+            "\n",
+            r#"{"index":1,"process":0,"type":"ok","f":"txn","value":[["append","x",1]]}"#,
+            "\n",
+            r#"{"index":2,"process":1,"type":"invoke","f":"txn","value":[["append","x","one"]]}"#,
+            "\n",
+        ),
+    );
+    let out = faultline(&["check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(254));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:3:1: expected an integer appended value",
+            bad.display()
+        )),
+        "{err}"
+    );
+}

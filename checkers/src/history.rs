@@ -84,55 +84,91 @@ impl History {
     /// completion whose `f` differs from its invocation's, and a process
     /// that invokes while its previous op is still pending.
     pub fn pairs(&self) -> Result<Vec<Pair>, HistoryError> {
-        let mut pending: HashMap<u64, usize> = HashMap::new();
+        let mut pairing = Pairing::default();
         let mut pairs: Vec<Pair> = Vec::new();
         // Position in `pairs` of each invocation, to fill in completions.
         let mut slot: Vec<u32> = vec![u32::MAX; self.ops.len()];
         for (i, op) in self.ops.iter().enumerate() {
-            let Process::Client(p) = op.process else {
-                continue;
-            };
-            if op.kind == OpType::Invoke {
-                if let Some(&j) = pending.get(&p) {
-                    return Err(HistoryError {
-                        index: i,
-                        message: format!(
-                            "process {p} invokes again while its op {j} is still pending \
-                             (a process runs one op at a time; after an :info it must \
-                             continue under a new process id)"
-                        ),
+            match pairing.push(i, op)? {
+                Paired::Invoke => {
+                    slot[i] = pairs.len() as u32;
+                    pairs.push(Pair {
+                        invoke: i,
+                        completion: None,
                     });
                 }
-                pending.insert(p, i);
-                slot[i] = pairs.len() as u32;
-                pairs.push(Pair {
-                    invoke: i,
-                    completion: None,
-                });
-                continue;
+                Paired::Completion { invoke } => pairs[slot[invoke] as usize].completion = Some(i),
+                Paired::Nemesis => {}
             }
-            let Some(j) = pending.remove(&p) else {
-                return Err(HistoryError {
-                    index: i,
-                    message: format!(
-                        "process {p} completes :{} :{} but has no pending invocation",
-                        op.kind.as_str(),
-                        op.f
-                    ),
-                });
-            };
-            if self.ops[j].f != op.f {
-                return Err(HistoryError {
-                    index: i,
-                    message: format!(
-                        "completion :{} of process {p} does not match its invocation :{} (op {j})",
-                        op.f, self.ops[j].f
-                    ),
-                });
-            }
-            pairs[slot[j] as usize].completion = Some(i);
         }
         Ok(pairs)
+    }
+}
+
+/// What [`Pairing::push`] made of an op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Paired {
+    /// A client invocation, now pending.
+    Invoke,
+    /// The completion of the invocation at position `invoke`.
+    Completion {
+        /// Position of its invocation.
+        invoke: usize,
+    },
+    /// A nemesis op (not paired).
+    Nemesis,
+}
+
+/// Pairs invocations with completions one op at a time, so that a reader
+/// can pair a history it streams without keeping it ([`History::pairs`]
+/// uses it too).
+#[derive(Default)]
+pub struct Pairing {
+    pending: HashMap<u64, (usize, std::sync::Arc<str>)>,
+}
+
+impl Pairing {
+    /// Takes the op at position `i`. Errors on a completion with no pending
+    /// invocation by its process, a completion whose `f` differs from its
+    /// invocation's, and a process that invokes while it has an op pending.
+    pub fn push(&mut self, i: usize, op: &Op) -> Result<Paired, HistoryError> {
+        let Process::Client(p) = op.process else {
+            return Ok(Paired::Nemesis);
+        };
+        if op.kind == OpType::Invoke {
+            if let Some((j, _)) = self.pending.get(&p) {
+                return Err(HistoryError {
+                    index: i,
+                    message: format!(
+                        "process {p} invokes again while its op {j} is still pending \
+                         (a process runs one op at a time; after an :info it must \
+                         continue under a new process id)"
+                    ),
+                });
+            }
+            self.pending.insert(p, (i, op.f.clone()));
+            return Ok(Paired::Invoke);
+        }
+        let Some((j, f)) = self.pending.remove(&p) else {
+            return Err(HistoryError {
+                index: i,
+                message: format!(
+                    "process {p} completes :{} :{} but has no pending invocation",
+                    op.kind.as_str(),
+                    op.f
+                ),
+            });
+        };
+        if f != op.f {
+            return Err(HistoryError {
+                index: i,
+                message: format!(
+                    "completion :{} of process {p} does not match its invocation :{f} (op {j})",
+                    op.f
+                ),
+            });
+        }
+        Ok(Paired::Completion { invoke: j })
     }
 }
 

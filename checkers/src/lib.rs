@@ -43,6 +43,6 @@ pub mod synth;
 pub mod verdict;
 
 pub use error::{CheckError, HistoryError, ModelError, ReadError};
-pub use history::{History, Pair};
+pub use history::{History, Pair, Paired, Pairing};
 pub use op::{Op, OpType, Process};
 pub use verdict::Validity;

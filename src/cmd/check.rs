@@ -4,10 +4,10 @@
 use crate::cli::{CheckArgs, CheckerName, ModelName};
 use crate::exit::{self, Exit};
 use faultline_checkers::elle;
-use faultline_checkers::format;
+use faultline_checkers::format::{self, Format};
 use faultline_checkers::linear::{self, Analysis, Options};
 use faultline_checkers::model::{CasRegister, FifoQueue, Kv, Register, Scalar, Set};
-use faultline_checkers::{CheckError, History, OpType, Process, Validity};
+use faultline_checkers::{CheckError, History, OpType, Process, ReadError, Validity};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -87,48 +87,30 @@ pub fn run(args: &CheckArgs) -> Result<i32, Exit> {
 
 fn check_file(args: &CheckArgs, path: &Path, options: &Options) -> FileResult {
     let t0 = Instant::now();
-    let history = match format::read_path(path, args.format) {
-        Ok(h) => h,
+    let text = match format::read_text(path) {
+        Ok(t) => t,
         Err(e) => return FileResult::BadInput(e.to_string()),
     };
-    let parse = t0.elapsed();
-    let is_txn = history.ops().iter().any(|o| &*o.f == "txn");
+    let fmt = args.format.unwrap_or_else(|| Format::detect(path, &text));
+    let head = text.get(..text.len().min(1 << 16)).unwrap_or(&text);
+    let looks_txn = head.contains("\"f\":\"txn\"") || head.contains(":f :txn");
+    let list_append = head.contains("\"append\"") || head.contains(":append");
     let workload = match args.checker {
         CheckerName::ListAppend => Some(elle::Workload::ListAppend),
         CheckerName::RwRegister => Some(elle::Workload::RwRegister),
-        CheckerName::Auto if is_txn => Some(
-            if history
-                .ops()
-                .iter()
-                .any(|o| o.value.to_string().contains("\"append\""))
-            {
-                elle::Workload::ListAppend
-            } else {
-                elle::Workload::RwRegister
-            },
-        ),
+        CheckerName::Auto if looks_txn && list_append => Some(elle::Workload::ListAppend),
+        CheckerName::Auto if looks_txn => Some(elle::Workload::RwRegister),
         _ => None,
     };
     if let Some(w) = workload {
-        let t1 = Instant::now();
-        let opts = elle::Options::default()
-            .with_models(args.consistency_models.clone())
-            .with_time_limit(options.time_limit);
-        let txns = match elle::txn::decode(&history, w == elle::Workload::RwRegister) {
-            Ok(t) => t,
-            Err(e) => return FileResult::BadInput(locate(path, &history, &e)),
-        };
-        // The parsed history is most of the memory; the checker needs only the txns.
-        drop(history);
-        return match elle::check_txns(&txns, w, &opts) {
-            Ok(a) => FileResult::Txn {
-                analysis: Box::new(a),
-                parse,
-                check: t1.elapsed(),
-            },
-            Err(e) => FileResult::BadInput(format!("{}: {}", path.display(), e.message())),
-        };
+        return check_txn_file(args, path, options, text, fmt, w, t0);
     }
+    let history = match format::read_str(fmt, path, &text) {
+        Ok(h) => h,
+        Err(e) => return FileResult::BadInput(e.to_string()),
+    };
+    drop(text);
+    let parse = t0.elapsed();
     let model = match args.model {
         ModelName::Auto => match detect_model(&history) {
             Ok(m) => m,
@@ -154,6 +136,66 @@ fn check_file(args: &CheckArgs, path: &Path, options: &Options) -> FileResult {
             check: t1.elapsed(),
         },
         Err(e) => FileResult::BadInput(locate(path, &history, &e)),
+    }
+}
+
+/// A transactional history: JSONL is streamed into the decoder batch by
+/// batch, so the whole parsed history never sits in memory; other formats
+/// are parsed, then decoded.
+fn check_txn_file(
+    args: &CheckArgs,
+    path: &Path,
+    options: &Options,
+    text: String,
+    fmt: Format,
+    w: elle::Workload,
+    t0: Instant,
+) -> FileResult {
+    let register = w == elle::Workload::RwRegister;
+    let txns = if fmt == Format::Jsonl {
+        let mut d = elle::txn::Decoder::new(register);
+        let mut next = 0usize;
+        let streamed = format::jsonl::for_each_batch(path, &text, |ops, lines| {
+            for (k, op) in ops.iter().enumerate() {
+                d.push(next + k, op).map_err(|e| {
+                    ReadError::at(
+                        path,
+                        lines[k] as usize,
+                        1,
+                        format!("{} (op: {op})", e.message()),
+                    )
+                })?;
+            }
+            next += ops.len();
+            Ok(())
+        });
+        match streamed {
+            Ok(()) => d.finish(),
+            Err(e) => return FileResult::BadInput(e.to_string()),
+        }
+    } else {
+        let history = match format::read_str(fmt, path, &text) {
+            Ok(h) => h,
+            Err(e) => return FileResult::BadInput(e.to_string()),
+        };
+        match elle::txn::decode(&history, register) {
+            Ok(t) => t,
+            Err(e) => return FileResult::BadInput(locate(path, &history, &e)),
+        }
+    };
+    drop(text);
+    let parse = t0.elapsed();
+    let t1 = Instant::now();
+    let opts = elle::Options::default()
+        .with_models(args.consistency_models.clone())
+        .with_time_limit(options.time_limit);
+    match elle::check_txns(&txns, w, &opts) {
+        Ok(a) => FileResult::Txn {
+            analysis: Box::new(a),
+            parse,
+            check: t1.elapsed(),
+        },
+        Err(e) => FileResult::BadInput(format!("{}: {}", path.display(), e.message())),
     }
 }
 

@@ -5,8 +5,9 @@
 
 use crate::error::{CheckError, ModelError};
 use crate::history::History;
+use crate::history::{Paired, Pairing};
 use crate::linear::FxBuild;
-use crate::op::{OpType, Process};
+use crate::op::{Op, OpType, Process};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -84,21 +85,81 @@ fn int(v: &Value, index: usize, what: &str) -> Result<i64, CheckError> {
 
 /// Decodes the `txn` ops of `history`.
 pub fn decode(history: &History, register: bool) -> Result<Txns, CheckError> {
-    let pairs = history.pairs()?;
-    let mut keys = KeyTable::default();
-    let mut txns = Vec::with_capacity(pairs.len());
-    for p in pairs {
-        let inv = &history[p.invoke];
-        if &*inv.f != "txn" {
-            continue;
+    let mut d = Decoder::new(register);
+    for (i, op) in history.ops().iter().enumerate() {
+        d.push(i, op)?;
+    }
+    Ok(d.finish())
+}
+
+/// Builds [`Txns`] one op at a time, so a reader can stream a history into
+/// it and drop each op (the history is most of the memory).
+pub struct Decoder {
+    register: bool,
+    keys: KeyTable,
+    txns: Vec<Txn>,
+    pairing: Pairing,
+    /// Invocation position → its txn, while pending.
+    open: HashMap<usize, usize, FxBuild>,
+}
+
+impl Decoder {
+    /// A decoder for list-append (`register == false`) or rw-register.
+    pub fn new(register: bool) -> Decoder {
+        Decoder {
+            register,
+            keys: KeyTable::default(),
+            txns: Vec::new(),
+            pairing: Pairing::default(),
+            open: HashMap::default(),
         }
-        let kind = p.outcome(history);
-        let src = match (kind, p.completion) {
-            (OpType::Ok, Some(c)) => c,
-            _ => p.invoke,
-        };
-        let Value::Array(mops) = &history[src].value else {
-            return Err(bad(src, format!("expected a txn value like [[\"append\", \"x\", 1], [\"r\", \"x\", null]], found {}", history[src].value)));
+    }
+
+    /// Takes the op at history position `index`.
+    pub fn push(&mut self, index: usize, op: &Op) -> Result<(), CheckError> {
+        match self.pairing.push(index, op)? {
+            Paired::Invoke if &*op.f == "txn" => {
+                let Process::Client(process) = op.process else {
+                    return Ok(());
+                };
+                let mops = self.mops(&op.value, index, false)?;
+                self.open.insert(index, self.txns.len());
+                // Indeterminate until its completion says otherwise.
+                self.txns.push(Txn {
+                    process,
+                    invoke: index,
+                    complete: None,
+                    kind: OpType::Info,
+                    mops,
+                });
+            }
+            Paired::Completion { invoke } => {
+                if let Some(t) = self.open.remove(&invoke) {
+                    if op.kind == OpType::Ok {
+                        self.txns[t].mops = self.mops(&op.value, index, true)?;
+                    }
+                    self.txns[t].kind = op.kind;
+                    self.txns[t].complete = Some(index);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The transactions, in invocation order.
+    pub fn finish(self) -> Txns {
+        Txns {
+            txns: self.txns,
+            keys: self.keys.names,
+        }
+    }
+
+    /// Decodes one txn value; reads carry values only when `ok`.
+    fn mops(&mut self, value: &Value, src: usize, ok: bool) -> Result<Vec<Mop>, CheckError> {
+        let register = self.register;
+        let Value::Array(mops) = value else {
+            return Err(bad(src, format!("expected a txn value like [[\"append\", \"x\", 1], [\"r\", \"x\", null]], found {value}")));
         };
         let mut out = Vec::with_capacity(mops.len());
         for m in mops {
@@ -108,7 +169,7 @@ pub fn decode(history: &History, register: bool) -> Result<Txns, CheckError> {
                     format!("expected a micro-op [f, key, value], found {m}"),
                 ));
             };
-            let key = keys.id(k);
+            let key = self.keys.id(k);
             let mop = match f.as_str() {
                 Some("append") if !register => Mop::Append {
                     key,
@@ -119,53 +180,33 @@ pub fn decode(history: &History, register: bool) -> Result<Txns, CheckError> {
                     val: int(v, src, "written value")?,
                 },
                 Some("r") => {
-                    let val = if kind != OpType::Ok {
-                        None
-                    } else if register {
-                        match v {
-                            Value::Null => Some(Vec::new()),
-                            x => Some(vec![int(x, src, "read value")?]),
-                        }
-                    } else {
-                        match v {
-                            Value::Null => Some(Vec::new()),
-                            Value::Array(xs) => Some(
-                                xs.iter()
-                                    .map(|x| int(x, src, "list element"))
-                                    .collect::<Result<_, _>>()?,
-                            ),
-                            x => return Err(bad(src, format!("expected a list read, found {x}"))),
+                    let val = match (ok, register, v) {
+                        (false, _, _) => None,
+                        (true, _, Value::Null) => Some(Vec::new()),
+                        (true, true, x) => Some(vec![int(x, src, "read value")?]),
+                        (true, false, Value::Array(xs)) => Some(
+                            xs.iter()
+                                .map(|x| int(x, src, "list element"))
+                                .collect::<Result<_, _>>()?,
+                        ),
+                        (true, false, x) => {
+                            return Err(bad(src, format!("expected a list read, found {x}")))
                         }
                     };
                     Mop::Read { key, val }
                 }
                 _ => {
+                    let w = if register { "\"w\"" } else { "\"append\"" };
                     return Err(bad(
                         src,
-                        format!(
-                            "expected micro-op {} or \"r\", found {f}",
-                            if register { "\"w\"" } else { "\"append\"" }
-                        ),
-                    ))
+                        format!("expected micro-op {w} or \"r\", found {f}"),
+                    ));
                 }
             };
             out.push(mop);
         }
-        let Process::Client(process) = inv.process else {
-            continue;
-        };
-        txns.push(Txn {
-            process,
-            invoke: p.invoke,
-            complete: p.completion,
-            kind,
-            mops: out,
-        });
+        Ok(out)
     }
-    Ok(Txns {
-        txns,
-        keys: keys.names,
-    })
 }
 
 /// Interns keys without serializing the common ones (integers, strings).

@@ -40,28 +40,49 @@ struct RawOp<'a> {
 /// Reads a JSONL history. Blank lines are skipped; each other line must be
 /// one op object.
 pub fn read(path: &Path, text: &str) -> Result<History, ReadError> {
+    let mut ops = Vec::new();
+    let mut lines = Vec::new();
+    for_each_batch(path, text, |batch, batch_lines| {
+        ops.extend(batch);
+        lines.extend_from_slice(batch_lines);
+        Ok(())
+    })?;
+    Ok(History::with_lines(ops, lines))
+}
+
+/// Parses `text` in parallel, a batch at a time, and hands each batch of
+/// ops (with their 1-based source lines) to `f` in order. A caller that
+/// keeps only what it needs from each op never holds the whole history.
+pub fn for_each_batch(
+    path: &Path,
+    text: &str,
+    mut f: impl FnMut(Vec<Op>, &[u32]) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
     let lines: Vec<(u32, &str)> = text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| (i as u32 + 1, l))
         .collect();
-    let chunks: Vec<Result<Vec<Op>, ReadError>> = lines
-        .par_chunks(CHUNK)
-        .map(|chunk| {
-            let mut names = Interner::default();
-            chunk
-                .iter()
-                .map(|&(n, l)| parse_line(path, n as usize, l, &mut names))
-                .collect()
-        })
-        .collect();
-    let mut ops = Vec::with_capacity(lines.len());
-    for chunk in chunks {
-        ops.extend(chunk?);
+    for batch in lines.chunks(CHUNK * 16) {
+        let chunks: Vec<Result<Vec<Op>, ReadError>> = batch
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut names = Interner::default();
+                chunk
+                    .iter()
+                    .map(|&(n, l)| parse_line(path, n as usize, l, &mut names))
+                    .collect()
+            })
+            .collect();
+        let mut ops = Vec::with_capacity(batch.len());
+        for chunk in chunks {
+            ops.extend(chunk?);
+        }
+        let numbers: Vec<u32> = batch.iter().map(|&(n, _)| n).collect();
+        f(ops, &numbers)?;
     }
-    let line_numbers = lines.iter().map(|&(n, _)| n).collect();
-    Ok(History::with_lines(ops, line_numbers))
+    Ok(())
 }
 
 fn parse_line(path: &Path, n: usize, line: &str, names: &mut Interner) -> Result<Op, ReadError> {

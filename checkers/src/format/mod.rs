@@ -79,24 +79,27 @@ pub fn read_str(format: Format, path: &Path, text: &str) -> Result<History, Read
 /// Reads the history file at `path`, detecting the format when `format` is
 /// `None`.
 pub fn read_path(path: &Path, format: Option<Format>) -> Result<History, ReadError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| ReadError::at(path, 0, 0, format!("cannot read: {e}")))?;
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
-            let column = good.rsplit(|&b| b == b'\n').next().map_or(0, |l| l.len()) + 1;
-            return Err(ReadError::at(
-                path,
-                line,
-                column,
-                "expected UTF-8 text, found invalid bytes",
-            ));
-        }
-    };
+    let text = read_text(path)?;
     let format = format.unwrap_or_else(|| Format::detect(path, &text));
     read_str(format, path, &text)
+}
+
+/// The file at `path` as text; errors name the file (and the line and
+/// column of the first byte that is not UTF-8).
+pub fn read_text(path: &Path) -> Result<String, ReadError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| ReadError::at(path, 0, 0, format!("cannot read: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = good.rsplit(|&b| b == b'\n').next().map_or(0, |l| l.len()) + 1;
+        ReadError::at(
+            path,
+            line,
+            column,
+            "expected UTF-8 text, found invalid bytes",
+        )
+    })
 }
 
 /// Shares one allocation per distinct operation name.
