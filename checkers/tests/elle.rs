@@ -359,3 +359,18 @@ fn edn_and_jsonl_give_the_same_result() {
         serde_json::to_value(&b).unwrap()
     );
 }
+
+#[test]
+fn g_nonadjacent_is_found_even_when_a_shorter_cycle_exists() {
+    // T0 -rw-> T1 -wr-> T2 -rw-> T3 -wr-> T0: two rw edges, never adjacent.
+    let h = seq(&[
+        ok(0, json!([["r", "x", []], ["r", "w", [1]]])),
+        ok(1, json!([["append", "x", 1], ["append", "y", 1]])),
+        ok(2, json!([["r", "y", [1]], ["r", "z", []]])),
+        ok(3, json!([["append", "z", 1], ["append", "w", 1]])),
+        ok(4, json!([["r", "x", [1]], ["r", "z", [1]]])),
+    ]);
+    let a = run(&h, Workload::ListAppend);
+    assert_only(&a, &["G-nonadjacent"]);
+    assert!(a.not.contains(&"snapshot-isolation"), "{:?}", a.not);
+}

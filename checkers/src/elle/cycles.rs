@@ -164,6 +164,29 @@ pub fn search<E: Explain + Sync>(
                         }
                     }
                 }
+                // G-nonadjacent has its own search: shortest cycles rarely have it.
+                let other = WW | WR | (extra & (PROCESS | REALTIME));
+                let mut tried = 0;
+                'seeds: for &a in scc {
+                    for (b, k) in g.out(a) {
+                        if timed_out || tried >= tries {
+                            break 'seeds;
+                        }
+                        if k & RW == 0 || !member.contains(&b) {
+                            continue;
+                        }
+                        tried += 1;
+                        let Some(path) = nonadjacent(g, a, b, other, &member) else {
+                            continue;
+                        };
+                        // The state search may revisit a node; only simple cycles count.
+                        let distinct: HashSet<&TxnId> = path[..path.len() - 1].iter().collect();
+                        if distinct.len() == path.len() - 1 && seen.insert(canonical(&path)) {
+                            let (name, kinds) = classify(g, &path);
+                            found.add(&name, || describe_cycle(explain, &path, &kinds, &name));
+                        }
+                    }
+                }
                 (found, timed_out)
             },
         )
@@ -175,6 +198,57 @@ pub fn search<E: Explain + Sync>(
         timed_out |= t;
     }
     (all, sccs.len(), timed_out)
+}
+
+/// A cycle through the rw edge a→b with at least one more rw edge and no
+/// two rw edges in a row (G-nonadjacent's shape): a BFS over (node, last
+/// edge was rw, another rw used) states, inside `member`. The cycle starts
+/// and ends at `a`.
+fn nonadjacent(
+    g: &Graph,
+    a: TxnId,
+    b: TxnId,
+    other: u8,
+    member: &HashSet<TxnId>,
+) -> Option<Vec<TxnId>> {
+    type State = (TxnId, bool, bool);
+    let start: State = (b, true, false);
+    let goal: State = (a, false, true);
+    let mut parent: HashMap<State, State> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    parent.insert(start, start);
+    while let Some(st @ (x, last_rw, more)) = queue.pop_front() {
+        if st == goal {
+            let mut path = vec![a];
+            let mut cur = st;
+            while cur != start {
+                cur = parent[&cur];
+                path.push(cur.0);
+            }
+            path.push(a);
+            path.reverse();
+            return Some(path);
+        }
+        for (y, k) in g.out(x) {
+            if !member.contains(&y) {
+                continue;
+            }
+            let mut next = Vec::with_capacity(2);
+            if k & other != 0 {
+                next.push((y, false, more));
+            }
+            if k & RW != 0 && !last_rw {
+                next.push((y, true, true));
+            }
+            for n in next {
+                if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(n) {
+                    e.insert(st);
+                    queue.push_back(n);
+                }
+            }
+        }
+    }
+    None
 }
 
 /// The cycle rotated to start at its smallest node (for de-duplication).
