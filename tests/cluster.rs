@@ -277,6 +277,26 @@ fn without_root_the_cluster_says_so_in_one_line() {
     let err = text(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("needs root"), "{err}");
+    // `faultline test` on a local cluster says the same, without trying to clean up.
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_faultline"),
+            "test",
+            "workloads/register-demo.yaml",
+        ])
+        .args(["--store", "/tmp/faultline-noroot-store"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(254));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("needs root") && !err.contains("warning"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -136,6 +136,15 @@ async fn one_run(
                 })
                 .await
                 .map_err(|e| Exit::Internal(e.into()))?;
+                // Checks that fail before anything is made leave nothing to remove.
+                if let Err(
+                    e @ (cluster::HostError::NotRoot
+                    | cluster::HostError::MissingTool { .. }
+                    | cluster::HostError::Usage(_)),
+                ) = state
+                {
+                    return Err(bad_input(e));
+                }
                 let guard = LocalCluster {
                     name: name.clone(),
                     keep: args.leave_db_running,
