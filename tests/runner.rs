@@ -130,6 +130,19 @@ fn a_misbehaving_plugin_gives_info_ops_and_a_finished_test() {
     let processes: std::collections::BTreeSet<u64> =
         h.iter().filter_map(|o| o["process"].as_u64()).collect();
     assert!(processes.len() > 4, "{processes:?}");
+    // Hung and killed plugins are gone, children included.
+    let ps = text(
+        &Command::new("ps")
+            .args(["-eo", "stat,args"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let left: Vec<&str> = ps
+        .lines()
+        .filter(|l| l.contains("bad_plugin.py") && !l.starts_with('Z'))
+        .collect();
+    assert!(left.is_empty(), "plugin processes left: {left:?}");
 }
 
 #[test]

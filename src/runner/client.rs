@@ -86,6 +86,9 @@ impl ExecClient {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own process group, so that killing it also kills whatever
+            // the shell started (the plugin itself, and its children).
+            .process_group(0)
             .kill_on_drop(true);
         for (k, v) in env {
             cmd.env(k, v);
@@ -208,10 +211,32 @@ impl Client for ExecClient {
                     .await
                     .is_err()
                 {
+                    kill_group(&child);
                     let _ = child.kill().await;
                 }
             }
         })
+    }
+}
+
+/// SIGKILLs the plugin's whole process group (it leads its own group).
+fn kill_group(child: &Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: kill has no memory-safety preconditions; the group is the
+        // plugin's own (process_group(0) at spawn), so nothing else is hit.
+        unsafe {
+            libc::kill(-(pid as i32), libc::SIGKILL);
+        }
+    }
+}
+
+impl Drop for ExecClient {
+    /// A plugin still running when its client is dropped (a worker that was
+    /// cancelled) is killed with its whole group.
+    fn drop(&mut self) {
+        if let Some((child, _, _)) = &self.child {
+            kill_group(child);
+        }
     }
 }
 
