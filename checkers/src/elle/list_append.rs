@@ -5,13 +5,13 @@
 //! non-cycle anomalies (aborted and intermediate reads, internal
 //! inconsistency, duplicates, incompatible orders, dirty and lost updates).
 
-use super::found::{Example, Found};
+use super::found::Found;
 use super::graph::kind::{RW, WR, WW};
 use super::txn::{Mop, TxnId, Txns};
 use super::Explain;
 use crate::linear::FxBuild;
 use crate::op::OpType;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What was inferred: version orders and writers.
 pub struct ListAppend<'a> {
@@ -103,24 +103,10 @@ impl<'a> ListAppend<'a> {
         (la, edges)
     }
 
-    fn kind(&self, t: TxnId) -> OpType {
-        self.txns.txns[t as usize].kind
-    }
-
-    fn key(&self, k: u32) -> String {
-        self.txns.keys[k as usize].to_string()
-    }
-
     /// A txn's reads must show its own earlier appends, at the end, after
     /// at least what it read of the key before.
     fn internal(&self, found: &mut Found) {
-        for (id, t) in self
-            .txns
-            .txns
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.kind == OpType::Ok)
-        {
+        for (id, t) in self.txns.committed() {
             // Per key: the other txns' appends seen last time, and our own appends so far.
             let mut known: Vec<(u32, Vec<i64>, Vec<i64>)> = Vec::new();
             for (i, m) in t.mops.iter().enumerate() {
@@ -145,15 +131,12 @@ impl<'a> ListAppend<'a> {
                         let ok = v.ends_with(own) && is_prefix(before, &v[..v.len() - own.len()]);
                         if !ok {
                             let (b, o) = (before.clone(), own.clone());
-                            found.add("internal", || Example {
-                                explanation: format!(
+                            found.add("internal", || self.example(&[id], format!(
                                     "{} read key {} = {v:?}, but its own earlier operations mean it should have read {}",
-                                    self.describe(id as TxnId),
+                                    self.describe(id),
                                     self.key(*key),
                                     if b.is_empty() { format!("a list ending in {o:?}") } else { format!("{b:?}, or more, followed by {o:?}") }
-                                ),
-                                ops: vec![t.invoke],
-                            });
+                                )));
                         } else {
                             *before = v[..v.len() - own.len()].to_vec();
                         }
@@ -168,14 +151,11 @@ impl<'a> ListAppend<'a> {
                             })
                             .collect();
                         if !later.is_empty() {
-                            found.add("future-read", || Example {
-                                explanation: format!(
+                            found.add("future-read", || self.example(&[id], format!(
                                     "{} read key {} = {v:?}, which includes {later:?} that it appends only afterwards",
-                                    self.describe(id as TxnId),
+                                    self.describe(id),
                                     self.key(*key)
-                                ),
-                                ops: vec![t.invoke],
-                            });
+                                )));
                         }
                     }
                     _ => {}
@@ -186,52 +166,40 @@ impl<'a> ListAppend<'a> {
 
     /// Checks every read against its key's order; adds wr and rw edges.
     fn reads(&self, found: &mut Found, edges: &mut Vec<(TxnId, TxnId, u8)>) {
-        let mut incompatible_seen: HashMap<u32, bool> = HashMap::new();
-        for (id, t) in self
-            .txns
-            .txns
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.kind == OpType::Ok)
-        {
-            let id = id as TxnId;
+        let mut incompatible_seen: HashSet<u32> = HashSet::new();
+        for (id, _) in self.txns.committed() {
             for (key, v) in &self.ext[id as usize] {
                 let order = &self.order[*key as usize];
-                if !is_prefix(v, order) && !incompatible_seen.contains_key(key) {
-                    incompatible_seen.insert(*key, true);
-                    found.add("incompatible-order", || Example {
-                        explanation: format!(
+                if !is_prefix(v, order) && incompatible_seen.insert(*key) {
+                    found.add("incompatible-order", || self.example(&[id], format!(
                             "{} read key {} = {v:?}, which is not a prefix of the longest read of it, {order:?}: \
                              no single order of appends explains both",
                             self.describe(id),
                             self.key(*key)
-                        ),
-                        ops: vec![t.invoke],
-                    });
+                        )));
                 }
                 // A prefix of a duplicate-free order has no duplicates; orders are checked in `versions`.
                 if !is_prefix(v, order) && has_duplicates(v) {
-                    found.add("duplicate-elements", || Example {
-                        explanation: format!(
-                            "{} read key {} = {v:?}, which holds an element twice",
-                            self.describe(id),
-                            self.key(*key)
-                        ),
-                        ops: vec![t.invoke],
+                    found.add("duplicate-elements", || {
+                        self.example(
+                            &[id],
+                            format!(
+                                "{} read key {} = {v:?}, which holds an element twice",
+                                self.describe(id),
+                                self.key(*key)
+                            ),
+                        )
                     });
                 }
                 for x in v {
                     if let Some(&w) = self.writer.get(&(*key, *x)) {
                         if self.kind(w) == OpType::Fail {
-                            found.add("G1a", || Example {
-                                explanation: format!(
+                            found.add("G1a", || self.example(&[id, w], format!(
                                     "{} read key {} = {v:?}, which includes {x}, appended by {} — a transaction that failed (aborted read)",
                                     self.describe(id),
                                     self.key(*key),
                                     self.describe(w)
-                                ),
-                                ops: vec![t.invoke, self.txns.txns[w as usize].invoke],
-                            });
+                                )));
                         }
                     }
                 }
@@ -245,15 +213,12 @@ impl<'a> ListAppend<'a> {
                                 _ => None,
                             });
                             if final_append != Some(*last) {
-                                found.add("G1b", || Example {
-                                    explanation: format!(
+                                found.add("G1b", || self.example(&[id, w], format!(
                                         "{} read key {} = {v:?}, ending in {last}, an intermediate append of {} (which appended again to that key afterwards)",
                                         self.describe(id),
                                         self.key(*key),
                                         self.describe(w)
-                                    ),
-                                    ops: vec![t.invoke, wt.invoke],
-                                });
+                                    )));
                             }
                         }
                     }
@@ -278,12 +243,14 @@ impl<'a> ListAppend<'a> {
     fn versions(&self, found: &mut Found, edges: &mut Vec<(TxnId, TxnId, u8)>) {
         for (key, order) in self.order.iter().enumerate() {
             if has_duplicates(order) {
-                found.add("duplicate-elements", || Example {
-                    explanation: format!(
-                        "key {} was read as {order:?}, which holds an element twice",
-                        self.key(key as u32)
-                    ),
-                    ops: Vec::new(),
+                found.add("duplicate-elements", || {
+                    self.example(
+                        &[],
+                        format!(
+                            "key {} was read as {order:?}, which holds an element twice",
+                            self.key(key as u32)
+                        ),
+                    )
                 });
             }
             let writers: Vec<Option<TxnId>> = order
@@ -306,16 +273,13 @@ impl<'a> ListAppend<'a> {
                     .find(|w| w.is_some_and(|w| self.kind(w) != OpType::Fail))
                 {
                     let failed = writers[i].unwrap_or(0);
-                    found.add("dirty-update", || Example {
-                        explanation: format!(
+                    found.add("dirty-update", || self.example(&[failed, *after], format!(
                             "key {}'s order {order:?} has {}'s append of {} (a failed transaction) followed by {}'s",
                             self.key(key as u32),
                             self.describe(failed),
                             order[i],
                             self.describe(*after)
-                        ),
-                        ops: vec![self.txns.txns[failed as usize].invoke, self.txns.txns[*after as usize].invoke],
-                    });
+                        )));
                 }
             }
         }
@@ -325,13 +289,7 @@ impl<'a> ListAppend<'a> {
     /// to it: one update is lost.
     fn lost_updates(&self, found: &mut Found) {
         let mut by_version: HashMap<(u32, usize), Vec<TxnId>, FxBuild> = HashMap::default();
-        for (id, t) in self
-            .txns
-            .txns
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.kind == OpType::Ok)
-        {
+        for (id, t) in self.txns.committed() {
             let mut read: Vec<(u32, usize)> = Vec::new();
             for m in &t.mops {
                 match m {
@@ -343,10 +301,7 @@ impl<'a> ListAppend<'a> {
                             .iter()
                             .position(|(k, len)| k == key && *len != usize::MAX)
                         {
-                            by_version
-                                .entry((*key, read[p].1))
-                                .or_default()
-                                .push(id as TxnId);
+                            by_version.entry((*key, read[p].1)).or_default().push(id);
                             read[p].1 = usize::MAX;
                         }
                     }
@@ -360,14 +315,11 @@ impl<'a> ListAppend<'a> {
             .collect();
         groups.sort();
         for ((key, len), ts) in groups {
-            found.add("lost-update", || Example {
-                explanation: format!(
+            found.add("lost-update", || self.example(&ts, format!(
                     "{} all read key {} at the same version ({len} elements) and then appended to it",
                     ts.iter().map(|t| self.describe(*t)).collect::<Vec<_>>().join(" and "),
                     self.key(key)
-                ),
-                ops: ts.iter().map(|t| self.txns.txns[*t as usize].invoke).collect(),
-            });
+                )));
         }
     }
 }

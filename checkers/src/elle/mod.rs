@@ -135,11 +135,31 @@ pub(crate) trait Explain {
     /// Why a data edge a→b of `kind` (ww, wr or rw) exists.
     fn why(&self, a: TxnId, b: TxnId, kind: u8) -> Option<String>;
 
+    /// How transaction `t` ended.
+    fn kind(&self, t: TxnId) -> crate::op::OpType {
+        self.txns().txns[t as usize].kind
+    }
+
+    /// A key's name as written in the history.
+    fn key(&self, k: u32) -> String {
+        self.txns().keys[k as usize].to_string()
+    }
+
+    /// An example about transactions `ids`, pointing at their invocations.
+    fn example(&self, ids: &[TxnId], explanation: String) -> Example {
+        Example {
+            explanation,
+            ops: ids
+                .iter()
+                .map(|t| self.txns().txns[*t as usize].invoke)
+                .collect(),
+        }
+    }
+
     /// `T12 (process 3, op 17: [append 1 3] [r 2 [1 2]])`.
     fn describe(&self, t: TxnId) -> String {
-        let txns = self.txns();
-        let x = &txns.txns[t as usize];
-        let key = |k: u32| txns.keys[k as usize].to_string();
+        let x = &self.txns().txns[t as usize];
+        let key = |k: u32| self.key(k);
         let mops: Vec<String> = x
             .mops
             .iter()

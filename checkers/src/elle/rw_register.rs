@@ -4,7 +4,7 @@
 //! writes-follow-reads inside a transaction (a txn that read v and then
 //! wrote w orders v before w). Cycles in that order are `cyclic-versions`.
 
-use super::found::{Example, Found};
+use super::found::Found;
 use super::graph::kind::{RW, WR, WW};
 use super::graph::Graph;
 use super::txn::{Mop, TxnId, Txns};
@@ -70,22 +70,8 @@ impl<'a> RwRegister<'a> {
         (r, edges)
     }
 
-    fn kind(&self, t: TxnId) -> OpType {
-        self.txns.txns[t as usize].kind
-    }
-
-    fn key(&self, k: u32) -> String {
-        self.txns.keys[k as usize].to_string()
-    }
-
     fn internal(&self, found: &mut Found) {
-        for (id, t) in self
-            .txns
-            .txns
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.kind == OpType::Ok)
-        {
+        for (id, t) in self.txns.committed() {
             let mut state: HashMap<u32, Version> = HashMap::new();
             for (i, m) in t.mops.iter().enumerate() {
                 match m {
@@ -96,28 +82,22 @@ impl<'a> RwRegister<'a> {
                         let seen = v.first().copied();
                         if let Some(expect) = state.get(key) {
                             if *expect != seen {
-                                found.add("internal", || Example {
-                                    explanation: format!(
+                                found.add("internal", || self.example(&[id], format!(
                                         "{} read key {} = {}, but its own earlier operations mean it should have read {}",
-                                        self.describe(id as TxnId),
+                                        self.describe(id),
                                         self.key(*key),
                                         show(seen),
                                         show(*expect)
-                                    ),
-                                    ops: vec![t.invoke],
-                                });
+                                    )));
                             }
                         }
                         if seen.is_some_and(|s| t.mops[i + 1..].iter().any(|m| matches!(m, Mop::Write { key: k, val } if k == key && *val == s))) {
-                            found.add("future-read", || Example {
-                                explanation: format!(
+                            found.add("future-read", || self.example(&[id], format!(
                                     "{} read key {} = {}, a value it writes only afterwards",
-                                    self.describe(id as TxnId),
+                                    self.describe(id),
                                     self.key(*key),
                                     show(seen)
-                                ),
-                                ops: vec![t.invoke],
-                            });
+                                )));
                         }
                         state.insert(*key, seen);
                     }
@@ -169,10 +149,7 @@ impl<'a> RwRegister<'a> {
             let (key, _) = names[&scc[0]];
             let mut vals: Vec<i64> = scc.iter().map(|n| names[n].1).collect();
             vals.sort_unstable();
-            found.add("cyclic-versions", || Example {
-                explanation: format!("key {}'s values {vals:?} must each come before another in version order: a cycle", self.key(key)),
-                ops: Vec::new(),
-            });
+            found.add("cyclic-versions", || self.example(&[], format!("key {}'s values {vals:?} must each come before another in version order: a cycle", self.key(key))));
         }
     }
 
@@ -190,29 +167,19 @@ impl<'a> RwRegister<'a> {
                 }
             }
         }
-        for (id, t) in self
-            .txns
-            .txns
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.kind == OpType::Ok)
-        {
-            let id = id as TxnId;
+        for (id, t) in self.txns.committed() {
             let (reads, _) = external(t);
             for (key, seen) in reads {
                 if let Some(v) = seen {
                     if let Some(&w) = self.writer.get(&(key, v)) {
                         let wt = &self.txns.txns[w as usize];
                         if self.kind(w) == OpType::Fail {
-                            found.add("G1a", || Example {
-                                explanation: format!(
+                            found.add("G1a", || self.example(&[id, w], format!(
                                     "{} read key {} = {v}, written by {} — a transaction that failed (aborted read)",
                                     self.describe(id),
                                     self.key(key),
                                     self.describe(w)
-                                ),
-                                ops: vec![t.invoke, wt.invoke],
-                            });
+                                )));
                             continue;
                         }
                         let last = wt.mops.iter().rev().find_map(|m| match m {
@@ -220,15 +187,12 @@ impl<'a> RwRegister<'a> {
                             _ => None,
                         });
                         if w != id && last != Some(v) {
-                            found.add("G1b", || Example {
-                                explanation: format!(
+                            found.add("G1b", || self.example(&[id, w], format!(
                                     "{} read key {} = {v}, an intermediate write of {} (which wrote that key again afterwards)",
                                     self.describe(id),
                                     self.key(key),
                                     self.describe(w)
-                                ),
-                                ops: vec![t.invoke, wt.invoke],
-                            });
+                                )));
                         }
                         if w != id {
                             edges.push((w, id, WR));
@@ -248,17 +212,11 @@ impl<'a> RwRegister<'a> {
 
     fn lost_updates(&self, found: &mut Found) {
         let mut by_version: HashMap<(u32, Version), Vec<TxnId>> = HashMap::new();
-        for (id, t) in self
-            .txns
-            .txns
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.kind == OpType::Ok)
-        {
+        for (id, t) in self.txns.committed() {
             let (reads, writes) = external(t);
             for (key, seen) in reads {
                 if writes.contains_key(&key) {
-                    by_version.entry((key, seen)).or_default().push(id as TxnId);
+                    by_version.entry((key, seen)).or_default().push(id);
                 }
             }
         }
@@ -268,20 +226,19 @@ impl<'a> RwRegister<'a> {
             .collect();
         groups.sort();
         for ((key, seen), ts) in groups {
-            found.add("lost-update", || Example {
-                explanation: format!(
-                    "{} all read key {} = {} and then wrote it",
-                    ts.iter()
-                        .map(|t| self.describe(*t))
-                        .collect::<Vec<_>>()
-                        .join(" and "),
-                    self.key(key),
-                    show(seen)
-                ),
-                ops: ts
-                    .iter()
-                    .map(|t| self.txns.txns[*t as usize].invoke)
-                    .collect(),
+            found.add("lost-update", || {
+                self.example(
+                    &ts,
+                    format!(
+                        "{} all read key {} = {} and then wrote it",
+                        ts.iter()
+                            .map(|t| self.describe(*t))
+                            .collect::<Vec<_>>()
+                            .join(" and "),
+                        self.key(key),
+                        show(seen)
+                    ),
+                )
             });
         }
     }

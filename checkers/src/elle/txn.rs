@@ -83,6 +83,17 @@ fn int(v: &Value, index: usize, what: &str) -> Result<i64, CheckError> {
         .ok_or_else(|| bad(index, format!("expected an integer {what}, found {v}")))
 }
 
+impl Txns {
+    /// Committed (`ok`) transactions with their ids.
+    pub fn committed(&self) -> impl Iterator<Item = (TxnId, &Txn)> {
+        self.txns
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.kind == OpType::Ok)
+            .map(|(i, t)| (i as TxnId, t))
+    }
+}
+
 /// Decodes the `txn` ops of `history`.
 pub fn decode(history: &History, register: bool) -> Result<Txns, CheckError> {
     let mut d = Decoder::new(register);
