@@ -177,6 +177,69 @@ impl Graph {
     }
 }
 
+/// Strongly connected components with more than one state of a graph
+/// given in CSR form over states `0..offsets.len() - 1` (iterative Tarjan,
+/// no recursion). Used on small local graphs: one component projected to
+/// some edge kinds, or its (node, last edge was rw) state graph.
+pub fn local_sccs(offsets: &[u32], targets: &[u32]) -> Vec<Vec<u32>> {
+    let n = offsets.len().saturating_sub(1);
+    const NONE: u32 = u32::MAX;
+    let mut index = vec![NONE; n];
+    let mut low = vec![0u32; n];
+    let mut on_stack = vec![false; n];
+    let mut stack: Vec<u32> = Vec::new();
+    let mut frames: Vec<(u32, usize)> = Vec::new();
+    let mut next = 0u32;
+    let mut out = Vec::new();
+    for root in 0..n as u32 {
+        if index[root as usize] != NONE {
+            continue;
+        }
+        frames.push((root, offsets[root as usize] as usize));
+        index[root as usize] = next;
+        low[root as usize] = next;
+        next += 1;
+        stack.push(root);
+        on_stack[root as usize] = true;
+        while let Some(&mut (v, ref mut pos)) = frames.last_mut() {
+            let end = offsets[v as usize + 1] as usize;
+            if *pos < end {
+                let w = targets[*pos];
+                *pos += 1;
+                if index[w as usize] == NONE {
+                    index[w as usize] = next;
+                    low[w as usize] = next;
+                    next += 1;
+                    stack.push(w);
+                    on_stack[w as usize] = true;
+                    frames.push((w, offsets[w as usize] as usize));
+                } else if on_stack[w as usize] {
+                    low[v as usize] = low[v as usize].min(index[w as usize]);
+                }
+            } else {
+                frames.pop();
+                if let Some(&(parent, _)) = frames.last() {
+                    low[parent as usize] = low[parent as usize].min(low[v as usize]);
+                }
+                if low[v as usize] == index[v as usize] {
+                    let mut comp = Vec::new();
+                    while let Some(w) = stack.pop() {
+                        on_stack[w as usize] = false;
+                        comp.push(w);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    if comp.len() > 1 {
+                        out.push(comp);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Reusable BFS state (one per thread).
 pub struct Search {
     stamp: Vec<u32>,
@@ -253,6 +316,27 @@ mod tests {
         let mut s = Search::new(4);
         assert_eq!(s.path(&g, 0, 2, ALL, &|_| true), Some(vec![0, 1, 2]));
         assert_eq!(s.path(&g, 0, 2, WW, &|_| true), None);
+    }
+
+    #[test]
+    fn local_sccs_agree_with_kosaraju() {
+        // 0 <-> 1, 1 -> 2, 2 <-> 3 <-> 4, 5 alone.
+        let adj: Vec<Vec<u32>> = vec![vec![1], vec![0, 2], vec![3], vec![2, 4], vec![3], vec![]];
+        let mut offsets = vec![0u32];
+        let mut targets = Vec::new();
+        for a in &adj {
+            targets.extend(a);
+            offsets.push(targets.len() as u32);
+        }
+        let mut got: Vec<Vec<u32>> = local_sccs(&offsets, &targets)
+            .into_iter()
+            .map(|mut c| {
+                c.sort();
+                c
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, vec![vec![0, 1], vec![2, 3, 4]]);
     }
 
     #[test]

@@ -1,24 +1,33 @@
 //! Elle-style transactional consistency checking (Kingsbury & Alvaro,
-//! VLDB 2020) for list-append and read-write register histories.
+//! VLDB 2020) for list-append and read-write register histories, with
+//! Elle's semantics and anomaly names.
 //!
 //! From a black-box history, [`check`] infers each key's version order and
 //! which transaction wrote each value, builds the dependency graph between
-//! transactions (ww, wr, rw edges, plus process and real-time edges when the
-//! requested consistency models need them), finds cycles in its strongly
-//! connected components, and names every anomaly as Elle does (G0, G1a,
-//! G1b, G1c, G-single, G-nonadjacent, G2-item, their -process and
-//! -realtime variants, lost-update, internal, dirty-update,
-//! duplicate-elements, incompatible-order, future-read, cyclic-versions).
-//! The consistency models asked for decide the verdict; the result also
-//! says which models the history is not consistent with, and the strongest
-//! it may still satisfy.
+//! transactions (ww, wr and rw edges, plus process and real-time edges),
+//! finds cycles in its strongly connected components, and names every
+//! anomaly as Elle does (G0, G1a, G1b, G1c, G-single-item,
+//! G-nonadjacent-item, G2-item, their -process and -realtime variants,
+//! lost-update, internal, dirty-update, duplicate-elements,
+//! incompatible-order, future-read, cyclic-versions, and the
+//! `*-cycle-exists` findings). The consistency models (and extra
+//! anomalies) asked for decide which anomalies are reported and make the
+//! history invalid; `not`, `also_not` and `may_satisfy` come from
+//! everything found, whatever was asked for.
+//!
+//! The verdict is `unknown`, never valid, when nothing could be checked:
+//! no dependency was inferred (`empty-transaction-graph`), the history
+//! breaks the workload's preconditions (`duplicate-appends`,
+//! `unexplained-element`, `duplicate-writes`), or a time or memory limit
+//! stopped the inference.
 //!
 //! # Layout
 //!
 //! - [`txn`]: transactions and micro-ops decoded from the history.
 //! - `list_append`, `rw_register`: inference and non-cycle anomalies.
-//! - [`graph`]: typed edges, SCCs, restricted shortest paths.
-//! - `cycles`: cycle search and naming; [`models`]: the consistency lattice.
+//! - [`graph`]: typed edges, strongly connected components.
+//! - `cycles`: cycle existence, cycle search and naming; [`models`]:
+//!   Elle's consistency models and anomaly implications.
 //! - [`synth`]: simulated databases at chosen isolation levels, and
 //!   injected anomalies, for tests and benchmarks.
 
@@ -32,15 +41,15 @@ pub mod synth;
 pub mod txn;
 
 pub use found::{Example, Occurrences};
+pub use rw_register::Sources;
 
 use crate::error::CheckError;
 use crate::history::History;
 use crate::verdict::Validity;
 use found::Found;
-use graph::kind::{PROCESS, REALTIME};
 use graph::Graph;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use txn::{Mop, TxnId, Txns};
 
@@ -69,19 +78,34 @@ impl Workload {
 pub struct Options {
     /// Consistency models to check against (default: serializable).
     pub models: Vec<String>,
-    /// Give up on the cycle search after this long (the verdict is then
-    /// unknown unless something invalid was already found).
+    /// Further anomalies that make the history invalid (Elle's
+    /// `:anomalies`), with every anomaly implying them.
+    pub anomalies: Vec<String>,
+    /// Give up after this long (unknown, unless the verdict is already
+    /// decided).
     pub time_limit: Option<Duration>,
-    /// Seed edges tried per anomaly shape per component.
-    pub tries: usize,
+    /// Memory the dependency graph may use, in bytes (unknown beyond).
+    pub memory_limit: Option<usize>,
+    /// Work (edge visits) allowed per anomaly searched per component.
+    pub budget: usize,
+    /// rw-register version-order sources.
+    pub sources: Sources,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             models: vec!["serializable".into()],
+            anomalies: Vec::new(),
             time_limit: None,
-            tries: 16,
+            memory_limit: None,
+            budget: 2_000_000,
+            sources: Sources {
+                wfr_keys: true,
+                sequential_keys: false,
+                linearizable_keys: false,
+                unwritten_reads_initial: false,
+            },
         }
     }
 }
@@ -93,9 +117,27 @@ impl Options {
         self
     }
 
+    /// These options also forbidding `anomalies`.
+    pub fn with_anomalies(mut self, anomalies: Vec<String>) -> Self {
+        self.anomalies = anomalies;
+        self
+    }
+
     /// These options with a time limit.
     pub fn with_time_limit(mut self, limit: Option<Duration>) -> Self {
         self.time_limit = limit;
+        self
+    }
+
+    /// These options with a memory limit, in bytes.
+    pub fn with_memory_limit(mut self, bytes: Option<usize>) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// These options with rw-register version-order sources.
+    pub fn with_sources(mut self, sources: Sources) -> Self {
+        self.sources = sources;
         self
     }
 }
@@ -109,23 +151,33 @@ pub struct Analysis {
     pub checker: &'static str,
     /// The models checked against.
     pub consistency_models: Vec<String>,
-    /// Names of the anomalies found.
+    /// Names of the anomalies reported: those the models (or the extra
+    /// anomalies) forbid, and those that make the result unknown.
     pub anomaly_types: Vec<String>,
-    /// Anomalies by name: count and a few explained examples.
+    /// Reported anomalies by name: count and a few explained examples.
     pub anomalies: BTreeMap<String, Occurrences>,
+    /// Anomalies found that the models asked for allow, with counts.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub allowed: BTreeMap<String, usize>,
     /// The weakest models the history is not consistent with.
     pub not: Vec<&'static str>,
-    /// The strongest models the history may still satisfy.
+    /// Stronger models it is not consistent with either.
+    pub also_not: Vec<&'static str>,
+    /// The strongest usual models nothing found rules out.
     pub may_satisfy: Vec<&'static str>,
     /// Transactions checked.
     pub txns: usize,
-    /// Dependency edges.
+    /// Dependency edges (ww, wr, rw, process, real-time).
     pub edges: usize,
     /// Strongly connected components (each holds cycles).
     pub sccs: usize,
     /// Why the verdict is unknown, if it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unknown: Option<String>,
+    /// Searches for specific cycles that stopped short (the verdict does
+    /// not depend on them; the names found may be incomplete).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
 }
 
 /// Turns inferred dependencies into sentences.
@@ -197,90 +249,247 @@ pub fn check(
     check_txns(&txns, workload, opts)
 }
 
+fn model_error(message: String) -> CheckError {
+    CheckError::Model(crate::error::ModelError { index: 0, message })
+}
+
+/// What a check needs to know about the models asked for.
+struct Asked {
+    models: Vec<String>,
+    /// Anomalies that make the history invalid.
+    prohibited: BTreeSet<String>,
+    /// Whether Elle would build real-time (or else process) edges, which
+    /// decides whether the graph counts as empty.
+    realtime: bool,
+    process: bool,
+}
+
+impl Asked {
+    fn new(opts: &Options) -> Result<Asked, CheckError> {
+        let models: Vec<String> = opts
+            .models
+            .iter()
+            .map(|m| {
+                models::canonical(m)
+                    .map(String::from)
+                    .ok_or_else(|| m.clone())
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|m| {
+                model_error(format!(
+                    "unknown consistency model {m:?}; expected one of {}",
+                    models::names().join(", ")
+                ))
+            })?;
+        let names: Vec<&str> = models.iter().map(String::as_str).collect();
+        let prohibited: BTreeSet<String> = models::prohibited_by(&names)
+            .into_iter()
+            .map(String::from)
+            .chain(
+                models::all_implying(opts.anomalies.iter().map(String::as_str))
+                    .into_iter()
+                    .map(String::from),
+            )
+            .collect();
+        let reportable = |suffix: &str| {
+            models::CYCLE_TYPES
+                .iter()
+                .any(|t| t.ends_with(suffix) && prohibited.contains(*t))
+        };
+        let realtime = reportable("-realtime");
+        let process = !realtime && reportable("-process");
+        Ok(Asked {
+            models,
+            prohibited,
+            realtime,
+            process,
+        })
+    }
+}
+
 /// Checks transactions already decoded with [`txn::decode`] (so a caller
 /// can free the history first: it is most of the memory).
 pub fn check_txns(txns: &Txns, workload: Workload, opts: &Options) -> Result<Analysis, CheckError> {
-    let start = Instant::now();
-    let models: Vec<String> = opts
-        .models
-        .iter()
-        .map(|m| {
-            models::canonical(m)
-                .map(String::from)
-                .ok_or_else(|| m.clone())
-        })
-        .collect::<Result<_, _>>()
-        .map_err(|m| {
-            CheckError::Model(crate::error::ModelError {
-                index: 0,
-                message: format!(
-                    "unknown consistency model {m:?}; expected one of {}",
-                    models::names().join(", ")
-                ),
-            })
-        })?;
-    let extra = models.iter().fold(0u8, |acc, m| {
-        acc | match m.as_str() {
-            "strict-serializable" => PROCESS | REALTIME,
-            m if m.starts_with("strong-session") => PROCESS,
-            _ => 0,
-        }
-    });
+    let asked = Asked::new(opts)?;
+    let deadline = opts.time_limit.and_then(|t| Instant::now().checked_add(t));
     let mut found = Found::default();
-    let deadline = opts.time_limit.map(|t| start + t);
-    let (edges_n, sccs, timed_out) = match workload {
+    let refused = match workload {
+        Workload::ListAppend => list_append::ListAppend::refuse(txns, &mut found),
+        Workload::RwRegister => rw_register::RwRegister::refuse(txns, &mut found),
+    };
+    let mut run = Run {
+        txns,
+        workload,
+        asked,
+        opts,
+        deadline,
+        found,
+        edges: 0,
+        sccs: 0,
+        incomplete: Vec::new(),
+        stopped: None,
+    };
+    if refused {
+        run.stopped = Some(format!(
+            "the history breaks {}'s preconditions, so it was not analysed",
+            workload.name()
+        ));
+        return Ok(run.finish());
+    }
+    match workload {
         Workload::ListAppend => {
-            let (la, edges) = list_append::ListAppend::analyze(txns, &mut found);
-            search(txns, edges, extra, opts, deadline, &la, &mut found)
+            let (la, edges) = list_append::ListAppend::analyze(txns, &mut run.found);
+            run.graph(edges, &la);
         }
         Workload::RwRegister => {
-            let (rr, edges) = rw_register::RwRegister::analyze(txns, &mut found);
-            search(txns, edges, extra, opts, deadline, &rr, &mut found)
+            let (rr, edges) = rw_register::RwRegister::analyze(txns, opts.sources, &mut run.found);
+            run.graph(edges, &rr);
         }
-    };
-    let names: Vec<&str> = found.0.keys().map(String::as_str).collect();
-    let (not, may_satisfy) = models::judge(&names);
-    let invalid = names
-        .iter()
-        .any(|a| models.iter().any(|m| models::proscribes(m, a)));
-    let valid = match (invalid, timed_out) {
-        (true, _) => Validity::Invalid,
-        (false, true) => Validity::Unknown,
-        _ => Validity::Valid,
-    };
-    Ok(Analysis {
-        valid,
-        checker: workload.name(),
-        consistency_models: models,
-        anomaly_types: names.iter().map(|s| s.to_string()).collect(),
-        anomalies: found.0,
-        not,
-        may_satisfy,
-        txns: txns.txns.len(),
-        edges: edges_n,
-        sccs,
-        unknown: (timed_out && !invalid)
-            .then(|| "time limit reached during the cycle search".to_string()),
-    })
+    }
+    Ok(run.finish())
 }
 
-fn search<E: Explain + Sync>(
-    txns: &Txns,
-    mut edges: Vec<(TxnId, TxnId, u8)>,
-    extra: u8,
-    opts: &Options,
+/// One check in progress.
+struct Run<'a> {
+    txns: &'a Txns,
+    workload: Workload,
+    asked: Asked,
+    opts: &'a Options,
     deadline: Option<Instant>,
-    explain: &E,
-    found: &mut Found,
-) -> (usize, usize, bool) {
-    if extra & PROCESS != 0 {
-        edges.extend(cycles::process_edges(txns));
+    found: Found,
+    edges: usize,
+    sccs: usize,
+    incomplete: Vec<String>,
+    /// Why the analysis stopped before deciding, if it did.
+    stopped: Option<String>,
+}
+
+/// Bytes per edge while the graph is built (the edge list, its sort, and
+/// the compressed graph).
+const EDGE_BYTES: usize = 32;
+
+impl Run<'_> {
+    /// Adds process and real-time edges, builds the graph and searches it.
+    fn graph<E: Explain + Sync>(&mut self, mut edges: Vec<(TxnId, TxnId, u8)>, explain: &E) {
+        if self.deadline.is_some_and(|d| Instant::now() > d) {
+            self.stopped = Some("the time limit was reached while inferring dependencies".into());
+            return;
+        }
+        let data = edges.len();
+        let process = cycles::process_edges(self.txns);
+        let realtime = cycles::realtime_edges(self.txns);
+        // Elle counts the process or real-time edges it would have built.
+        let empty = data == 0
+            && (!self.asked.realtime || realtime.is_empty())
+            && (!self.asked.process || process.is_empty());
+        if empty {
+            self.found.add("empty-transaction-graph", || Example {
+                explanation: format!(
+                    "no dependency between the {} transactions could be inferred{}, so no cycle \
+                     could be looked for",
+                    self.txns.txns.len(),
+                    if self.asked.realtime || self.asked.process {
+                        ""
+                    } else {
+                        " from their reads and writes"
+                    }
+                ),
+                ops: Vec::new(),
+            });
+        }
+        let total = data + process.len() + realtime.len();
+        if let Some(limit) = self.opts.memory_limit {
+            let need = total.saturating_mul(EDGE_BYTES);
+            if need > limit {
+                self.stopped = Some(format!(
+                    "the memory limit ({} MiB) is too small for the dependency graph: {total} \
+                     edges need about {} MiB",
+                    limit >> 20,
+                    need >> 20
+                ));
+                return;
+            }
+        }
+        edges.extend(process);
+        edges.extend(realtime);
+        let g = Graph::new(self.txns.txns.len(), edges);
+        self.edges = g.edge_count();
+        let out = cycles::search(&g, explain, self.opts.budget, self.deadline);
+        self.found.merge(out.found);
+        self.sccs = out.sccs;
+        self.incomplete = out.incomplete;
+        if out.timed_out {
+            self.incomplete
+                .push("the time limit stopped the search for specific cycles".into());
+        }
     }
-    if extra & REALTIME != 0 {
-        edges.extend(cycles::realtime_edges(txns));
+
+    /// The result: what to report, and the verdict.
+    fn finish(self) -> Analysis {
+        let names: Vec<&str> = self.found.0.keys().map(String::as_str).collect();
+        let others: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| !n.ends_with("-cycle-exists"))
+            .collect();
+        let explained = models::impossible_friendly(&others);
+        let redundant = |n: &str| cycles::exists_model(n).is_some_and(|m| explained.contains(m));
+        let prohibited = &self.asked.prohibited;
+        let reportable = |n: &str| {
+            (prohibited.contains(n) || models::UNKNOWN_TYPES.contains(&n)) && !redundant(n)
+        };
+        let (not, also_not) = models::boundary(&names);
+        let may_satisfy = models::may_satisfy(&names);
+        let mut anomalies = BTreeMap::new();
+        let mut allowed = BTreeMap::new();
+        for (name, o) in self.found.0 {
+            if reportable(&name) {
+                anomalies.insert(name, o);
+            } else if !redundant(&name) {
+                allowed.insert(name, o.count);
+            }
+        }
+        let bad = anomalies.keys().any(|n| prohibited.contains(n.as_str()));
+        let unknown_types: Vec<&String> = anomalies
+            .keys()
+            .filter(|n| models::UNKNOWN_TYPES.contains(&n.as_str()))
+            .collect();
+        let valid = if bad {
+            Validity::Invalid
+        } else if self.stopped.is_some() || !unknown_types.is_empty() {
+            Validity::Unknown
+        } else {
+            Validity::Valid
+        };
+        let unknown = (valid == Validity::Unknown).then(|| {
+            let mut why: Vec<String> = unknown_types
+                .iter()
+                .map(|n| match n.as_str() {
+                    "empty-transaction-graph" => {
+                        "empty-transaction-graph: no dependency between transactions could be inferred, so nothing was checked".to_string()
+                    }
+                    other => format!("{other}: the history breaks {}'s preconditions", self.workload.name()),
+                })
+                .collect();
+            why.extend(self.stopped.clone());
+            why.dedup();
+            why.join("; ")
+        });
+        Analysis {
+            valid,
+            checker: self.workload.name(),
+            consistency_models: self.asked.models,
+            anomaly_types: anomalies.keys().cloned().collect(),
+            anomalies,
+            allowed,
+            not,
+            also_not,
+            may_satisfy,
+            txns: self.txns.txns.len(),
+            edges: self.edges,
+            sccs: self.sccs,
+            unknown,
+            incomplete: self.incomplete,
+        }
     }
-    let g = Graph::new(txns.txns.len(), edges);
-    let (cyc, sccs, timed_out) = cycles::search(&g, extra, opts.tries, deadline, explain);
-    found.merge(cyc);
-    (g.edge_count(), sccs, timed_out)
 }

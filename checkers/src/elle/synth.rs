@@ -4,8 +4,10 @@
 //! instant between its invocation and completion (strict serializable);
 //! `SnapshotIsolation` reads from a snapshot taken at start and aborts on
 //! write-write conflicts (first committer wins), so it allows write skew;
-//! `ReadCommitted` reads the latest committed state at each read and never
-//! aborts. Values written are unique per key.
+//! `ReadCommitted` reads the latest committed state at each read and holds
+//! a write lock on each key it writes until it commits, as PostgreSQL's
+//! row locks do (a txn that finds a key locked aborts, as with NOWAIT).
+//! Values written are unique per key.
 
 use super::Workload;
 use crate::history::History;
@@ -71,6 +73,8 @@ pub fn history(spec: &Spec, seed: u64) -> History {
     let mut slots: Vec<Option<Running>> = (0..spec.processes).map(|_| None).collect();
     let mut pids: Vec<u64> = (0..spec.processes as u64).collect();
     let mut ops = Vec::with_capacity(spec.txns * 2);
+    // Read committed: key → the slot holding its write lock.
+    let mut locks: HashMap<u32, usize> = HashMap::new();
     let mut started = 0;
     let register = spec.workload == Workload::RwRegister;
     while started < spec.txns || slots.iter().any(Option::is_some) {
@@ -121,6 +125,20 @@ pub fn history(spec: &Spec, seed: u64) -> History {
             Some(mut t) if t.step < t.mops.len() => {
                 // One micro-op.
                 let (write, key, val) = t.mops[t.step];
+                if write && spec.isolation == Isolation::ReadCommitted {
+                    if locks.get(&key).is_some_and(|holder| *holder != s) {
+                        locks.retain(|_, h| *h != s);
+                        ops.push(Op::new(
+                            0,
+                            Process::Client(t.process),
+                            OpType::Fail,
+                            "txn",
+                            mops_json(&t.mops, None, register),
+                        ));
+                        continue;
+                    }
+                    locks.insert(key, s);
+                }
                 if write {
                     let w = t.writes.entry(key).or_default();
                     if register {
@@ -162,6 +180,7 @@ pub fn history(spec: &Spec, seed: u64) -> History {
                     }
                     t.writes = own;
                 }
+                locks.retain(|_, h| *h != s);
                 let crashed = rng.chance(spec.info);
                 let applies = !conflict && (!crashed || rng.chance(0.5));
                 if applies {

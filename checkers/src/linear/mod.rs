@@ -140,7 +140,7 @@ pub fn check<M: Model>(
     let memory_used = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let budget = Budget {
-        deadline: options.time_limit.map(|t| start + t),
+        deadline: options.time_limit.and_then(|t| start.checked_add(t)),
         memory_limit: options.memory_limit,
         memory_used: &memory_used,
         stop: &stop,
