@@ -74,7 +74,7 @@ fn write_then_read(w: &str, r: &str) -> String {
 #[test]
 fn non_histories_are_bad_input_not_valid() {
     let no_ops = "no Jepsen log op lines";
-    refused(&["check", "README.md"], "not a cas-register history");
+    refused(&["check", "README.md"], "is this a history?");
     let prose = scratch("prose.txt", "It was a dark and stormy night.\nThe end.\n");
     refused(&["check".as_ref(), prose.as_os_str()], no_ops);
     let xs = scratch("xs", vec![b'x'; 8 << 20]);

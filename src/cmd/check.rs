@@ -617,3 +617,297 @@ fn print_txn_verdict(
         eprintln!("  unknown: {u}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+    use proptest::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Values in JSON text (EDN reads the same text once `null` is `nil`):
+    /// mostly what histories hold, sometimes what they should not.
+    fn value() -> impl Strategy<Value = String> {
+        let common = prop::sample::select(vec!["null", "0", "1", "2", "3", "\"x\""]);
+        let odd = prop::sample::select(vec![
+            "-0",
+            "-7",
+            "3.5",
+            "-0.0",
+            "1e300",
+            "true",
+            "[]",
+            "9223372036854775807",
+            "9223372036854775808",
+            "18446744073709551615",
+            "18446744073709551616",
+        ]);
+        let leaf = prop_oneof![8 => common, 1 => odd].prop_map(String::from);
+        let mop = (
+            prop::sample::select(vec!["\"append\"", "\"append\"", "\"r\"", "\"w\"", "1"]),
+            prop::sample::select(vec!["\"x\"", "\"y\"", "1", "null"]),
+            prop_oneof![
+                3 => leaf.clone(),
+                1 => prop::collection::vec(0u8..4, 0..3).prop_map(|v| format!("{v:?}")),
+            ],
+        )
+            .prop_map(|(f, k, v)| format!("[{f}, {k}, {v}]"));
+        prop_oneof![
+            4 => leaf.clone(),
+            1 => prop::collection::vec(leaf, 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
+            3 => prop::collection::vec(mop, 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
+        ]
+    }
+
+    /// One op line in `format` (0 JSONL, 1 EDN, 2 Jepsen log).
+    fn line(format: u8, p: Option<usize>, t: &str, f: &str, v: &str) -> String {
+        match format {
+            0 => {
+                let p = p.map_or("\"nemesis\"".to_string(), |p| p.to_string());
+                format!("{{\"process\": {p}, \"type\": \"{t}\", \"f\": \"{f}\", \"value\": {v}}}\n")
+            }
+            1 => {
+                let p = p.map_or(":nemesis".to_string(), |p| p.to_string());
+                let v = v.replace("null", "nil");
+                format!("{{:process {p}, :type :{t}, :f :{f}, :value {v}}}\n")
+            }
+            _ => {
+                let p = p.map_or(":nemesis".to_string(), |p| p.to_string());
+                let v = v.replace("null", "nil");
+                format!("INFO  jepsen.util - {p}\t:{t}\t:{f}\t{v}\n")
+            }
+        }
+    }
+
+    /// A txn value of list-append (or, with `register`, rw-register)
+    /// micro-ops; reads carry values only when `done`.
+    fn txn_value(register: bool, done: bool) -> BoxedStrategy<String> {
+        let list = prop::collection::vec(0u8..4, 0..3).prop_map(|v| format!("{v:?}"));
+        let read = match (done, register) {
+            (false, _) => Just("null".to_string()).boxed(),
+            (true, false) => list.boxed(),
+            (true, true) => {
+                prop_oneof![(0u8..4).prop_map(|i| i.to_string()), Just("null".into())].boxed()
+            }
+        };
+        let write = if register { "w" } else { "append" };
+        let mop = prop_oneof![
+            read.prop_map(|v| ("r", v)),
+            (0u8..4).prop_map(move |i| (write, i.to_string())),
+        ];
+        (prop::collection::vec((mop, prop::sample::select(vec!["x", "y"])), 1..4))
+            .prop_map(|m| {
+                let m: Vec<String> = m
+                    .iter()
+                    .map(|((f, v), k)| format!("[\"{f}\", \"{k}\", {v}]"))
+                    .collect();
+                format!("[{}]", m.join(", "))
+            })
+            .boxed()
+    }
+
+    /// A value shaped for `f` (on the invocation, or on the completion
+    /// when `done`), or now and then any value at all.
+    fn value_for(f: &'static str, done: bool, register: bool) -> BoxedStrategy<String> {
+        let int = (0u8..4).prop_map(|i| i.to_string());
+        let shaped = match (f, done) {
+            ("read", false) | ("dequeue", false) => Just("null".to_string()).boxed(),
+            ("read", true) => prop_oneof![
+                int.clone(),
+                prop::collection::vec(0u8..4, 0..3).prop_map(|v| format!("{v:?}")),
+                Just("null".to_string()),
+            ]
+            .boxed(),
+            ("cas", _) => (0u8..4, 0u8..4)
+                .prop_map(|(a, b)| format!("[{a}, {b}]"))
+                .boxed(),
+            ("txn", _) => txn_value(register, done),
+            _ => int.boxed(),
+        };
+        prop_oneof![12 => shaped, 1 => value()].boxed()
+    }
+
+    /// The operations of workload `w`: cas-register, set, queue,
+    /// list-append, rw-register.
+    fn workload_fs(w: u8) -> &'static [&'static str] {
+        match w {
+            0 => &["read", "write", "cas"],
+            1 => &["add", "read"],
+            2 => &["enqueue", "dequeue"],
+            _ => &["txn"],
+        }
+    }
+
+    /// A client op of workload `w` (now and then another op): f, its
+    /// value, completion type and value, and when it completes.
+    fn client_op(w: u8) -> impl Strategy<Value = (&'static str, String, &'static str, String, u8)> {
+        (any::<prop::sample::Index>(), 0u8..30).prop_flat_map(move |(i, odd)| {
+            let fs = workload_fs(w);
+            let f = if odd == 0 {
+                "start"
+            } else {
+                fs[i.index(fs.len())]
+            };
+            (
+                Just(f),
+                value_for(f, false, w == 4),
+                prop::sample::select(vec!["ok", "ok", "ok", "fail", "info"]),
+                value_for(f, true, w == 4),
+                0u8..4,
+            )
+        })
+    }
+
+    /// A history-like text in a random format: client ops of one workload
+    /// (one process each, so they pair) completed in a random order or
+    /// never, nemesis ops between them, and sometimes noise spliced in.
+    fn history() -> impl Strategy<Value = (u8, String)> {
+        (0u8..3, 0u8..5)
+            .prop_flat_map(|(format, w)| {
+                (
+                    Just(format),
+                    prop::collection::vec(client_op(w), 0..14),
+                    prop::option::weighted(0.15, any::<prop::sample::Index>()),
+                    prop::sample::select(vec![
+                        "\n\n",
+                        "{",
+                        "]",
+                        "\u{0}",
+                        "#_",
+                        "x y z\n",
+                        "99999999999999999999",
+                    ]),
+                )
+            })
+            .prop_map(|(format, ops, cut, noise)| {
+                let mut text = String::new();
+                let mut pending = std::collections::VecDeque::new();
+                for (i, (f, v, t, out, how)) in ops.iter().enumerate() {
+                    text += &line(format, Some(i), "invoke", f, v);
+                    pending.push_back((i, f, t, out));
+                    let done = match how {
+                        0 => pending.pop_front(),
+                        1 => pending.pop_back(),
+                        2 => {
+                            text += &line(format, None, "info", "start", "null");
+                            None
+                        }
+                        _ => None,
+                    };
+                    if let Some((p, f, t, out)) = done {
+                        text += &line(format, Some(p), t, f, out);
+                    }
+                }
+                // Some ops never complete.
+                for (p, f, t, out) in pending.into_iter().skip(1) {
+                    text += &line(format, Some(p), t, f, out);
+                }
+                if let Some(i) = cut {
+                    let at = i.index(text.len() + 1);
+                    if text.is_char_boundary(at) {
+                        text.insert_str(at, noise);
+                    }
+                }
+                (format, text)
+            })
+    }
+
+    fn args(extra: &[&str]) -> CheckArgs {
+        let mut argv = vec!["faultline", "check", "--time-limit", "5"];
+        argv.extend_from_slice(extra);
+        argv.push("placeholder");
+        match Cli::try_parse_from(argv).map(|c| c.command) {
+            Ok(Command::Check(a)) => a,
+            other => panic!("bad test arguments: {other:?}"),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// No input makes `check` panic, whatever the flags; and whatever
+        /// it makes of the file prints without panicking.
+        #[test]
+        fn no_input_makes_check_panic(
+            (format, text) in history(),
+            odd_ext in any::<bool>(),
+            checker in prop::sample::select(vec!["auto", "auto", "auto", "auto", "linearizable", "list-append", "rw-register"]),
+            model in prop::sample::select(vec!["auto", "auto", "auto", "auto", "register", "cas-register", "kv", "set", "fifo-queue"]),
+            force in any::<bool>(),
+        ) {
+            static CASE: AtomicUsize = AtomicUsize::new(0);
+            let dir = std::env::temp_dir().join(format!("faultline-check-prop-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let ext = if odd_ext { "txt" } else { ["jsonl", "edn", "log"][format as usize] };
+            let path = dir.join(format!("h{}.{ext}", CASE.fetch_add(1, Ordering::Relaxed)));
+            std::fs::write(&path, &text).unwrap();
+            let fmt = ["jsonl", "edn", "jepsen-log"][format as usize];
+            let mut flags = vec!["--checker", checker, "--model", model];
+            if force {
+                flags.extend(["--format", fmt]);
+            }
+            let a = args(&flags);
+            let options = Options::default().with_time_limit(Some(Duration::from_secs(5)));
+            let result = check_file(&a, &path, &options);
+            let client_ops = text.lines().any(|l| !l.contains("nemesis") && !l.contains("invoke"));
+            match &result {
+                FileResult::Checked { analysis, .. } => {
+                    prop_assert!(client_ops, "judged {:?} with no completion: {}", analysis.valid, text);
+                    print_verdict(true, &path, analysis, Duration::ZERO, Duration::ZERO);
+                }
+                FileResult::Txn { analysis, .. } => {
+                    prop_assert!(client_ops, "judged {:?} with no completion: {}", analysis.valid, text);
+                    print_txn_verdict(true, &path, analysis, Duration::ZERO, Duration::ZERO);
+                }
+                FileResult::BadInput(msg) => prop_assert!(!msg.is_empty()),
+                FileResult::Panicked(msg) => prop_assert!(false, "panicked: {}", msg),
+            }
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+
+    #[test]
+    fn a_panicking_check_is_an_unknown_verdict_with_its_message() {
+        let _quiet = exit::quiet_panics();
+        match guarded(|| panic!("boom {}", 7)) {
+            FileResult::Panicked(msg) => assert_eq!(msg, "boom 7"),
+            _ => panic!("expected Panicked"),
+        }
+    }
+
+    #[test]
+    fn sniff_looks_past_nemesis_ops_and_reads_only_what_it_needs() {
+        let nemesis = Op::new(
+            0,
+            Process::Nemesis,
+            OpType::Info,
+            "txn",
+            json!([["w", 1, 1]]),
+        );
+        let txn = |v: Value| Op::new(0, Process::Client(0), OpType::Invoke, "txn", v);
+        let read = Op::new(0, Process::Client(0), OpType::Invoke, "read", Value::Null);
+        let run = |ops: Vec<Op>| sniff(ops.into_iter().map(|o| Ok(Cow::Owned(o)))).unwrap();
+        assert_eq!(run(vec![nemesis.clone(), read.clone()]), None);
+        assert_eq!(
+            run(vec![
+                nemesis.clone(),
+                txn(json!([["r", "x", null]])),
+                txn(json!([["append", "x", 1]]))
+            ]),
+            Some(elle::Workload::ListAppend)
+        );
+        assert_eq!(
+            run(vec![txn(json!([["r", "x", 3]]))]),
+            Some(elle::Workload::RwRegister)
+        );
+        assert_eq!(
+            run(vec![txn(json!([["r", "x", null]]))]),
+            Some(elle::Workload::RwRegister)
+        );
+        assert_eq!(run(vec![nemesis]), None);
+        // A parse error stops the sniff (and is the file's error).
+        let bad = vec![Err(ReadError::at("f", 3, 1, "bad"))];
+        assert_eq!(sniff(bad.into_iter()).unwrap_err().line, 3);
+    }
+}
