@@ -322,6 +322,24 @@ fn panics_become_unknown_or_exit_255() {
         "{v}"
     );
 
+    // A reader that went away (`check ... | head`) ends check as SIGPIPE
+    // ends other filters, not with a panic on println.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["check", "checkers/tests/data/jepsen-etcd/etcd_002.log"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(101), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+
     if !cfg!(debug_assertions) {
         return; // FAULTLINE_INJECT_PANIC exists in debug builds only.
     }

@@ -1,5 +1,11 @@
 //! `faultline check`: read history files, run a checker on each, print one
 //! verdict line (or JSON object) per file, and exit with the merged verdict.
+//!
+//! What a file is decides the checker: its format from `--format` or its
+//! name and first bytes, its workload from the first client op parsed
+//! ([`sniff`]). A file that holds no history of that kind is bad input, not
+//! a valid history. Each file's check runs under `catch_unwind`: a panic is
+//! that file's `unknown` verdict, as Jepsen's `check-safe` makes it.
 
 use crate::cli::{CheckArgs, CheckerName, ModelName};
 use crate::exit::{self, Exit};
@@ -69,10 +75,15 @@ pub fn run(args: &CheckArgs) -> Result<i32, Exit> {
             .collect()
     };
     inject_panic("run");
+    Ok(report(args, &results))
+}
 
+/// Prints every file's line (or JSON object) in the order given, and
+/// returns the exit code (see [`run`]).
+fn report(args: &CheckArgs, results: &[FileResult]) -> i32 {
     let mut verdict = Validity::Valid;
     let mut bad = 0;
-    for (file, result) in args.files.iter().zip(&results) {
+    for (file, result) in args.files.iter().zip(results) {
         match result {
             FileResult::Checked {
                 analysis,
@@ -104,7 +115,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, Exit> {
         if bad > 1 {
             eprintln!("error: none of the {bad} files could be checked");
         }
-        return Ok(exit::BAD_INPUT);
+        return exit::BAD_INPUT;
     }
     if bad > 0 {
         verdict = verdict.merge(Validity::Unknown);
@@ -113,7 +124,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, Exit> {
             results.len()
         );
     }
-    Ok(verdict.exit_code())
+    verdict.exit_code()
 }
 
 /// Runs one file's check, turning a panic into a [`FileResult::Panicked`].
