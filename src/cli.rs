@@ -306,15 +306,22 @@ fn parse_format(s: &str) -> Result<faultline_checkers::format::Format, String> {
     s.parse()
 }
 
-fn parse_json(s: &str) -> Result<serde_json::Value, String> {
-    serde_json::from_str(s).map_err(|e| format!("not JSON: {e}"))
-}
+/// The longest duration a flag takes, in seconds (about 31 years): longer
+/// ones would overflow a deadline (`Instant + Duration`) somewhere.
+pub const MAX_SECONDS: f64 = 1e9;
 
 pub(crate) fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        Ok(v) if v > 0.0 && v <= MAX_SECONDS => Ok(v),
         _ => Err(format!(
-            "expected a positive number of seconds, found {s:?}"
+            "expected a positive number of seconds, at most {MAX_SECONDS:e} (about 31 years), found {s:?}"
         )),
     }
+}
+
+/// `--initial-value`: JSON whose integers are read exactly (an integer
+/// wider than 64 bits is refused, `-0` is 0), as in histories.
+fn parse_json(s: &str) -> Result<serde_json::Value, String> {
+    faultline_checkers::format::jsonl::parse_value(s)
+        .map_err(|(column, msg)| format!("not JSON (column {column}): {msg}"))
 }

@@ -1,12 +1,15 @@
 //! The `faultline` binary: parses the command line, runs a subcommand, and
 //! maps the outcome to Jepsen's exit codes (0 valid, 1 invalid, 2 unknown,
-//! 254 bad input, 255 internal error).
+//! 254 bad input, 255 internal error). A panic is a bug: it is printed as
+//! one line and exits 255, never 101 with a backtrace.
 
 use clap::Parser;
 use faultline::exit::{self, Exit};
 use faultline::{cli, cmd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 fn main() {
+    exit::install_panic_hook();
     let args = match cli::Cli::try_parse() {
         Ok(a) => a,
         Err(e) => {
@@ -15,14 +18,23 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let code = match cmd::run(args) {
-        Ok(code) => code,
-        Err(Exit::BadInput(e)) => {
+    // Nothing is used after a panic but the exit code: unwind safety holds.
+    let code = match catch_unwind(AssertUnwindSafe(|| cmd::run(args))) {
+        Ok(Ok(code)) => code,
+        Ok(Err(Exit::BadInput(e))) => {
             eprintln!("error: {e:#}");
             exit::BAD_INPUT
         }
-        Err(Exit::Internal(e)) => {
+        Ok(Err(Exit::Internal(e))) => {
             eprintln!("internal error: {e:#}");
+            exit::INTERNAL
+        }
+        Err(payload) => {
+            let (msg, printed) = exit::caught_panic(&*payload);
+            if !printed {
+                eprintln!("faultline: panicked: {msg}");
+            }
+            eprintln!("internal error: faultline panicked (a bug; please report it)");
             exit::INTERNAL
         }
     };

@@ -99,7 +99,10 @@ fn malformed_input_names_file_line_and_column() {
         text(&out.stderr)
     );
 
-    let wrong = scratch("cas.edn", "{:process 0 :type :invoke :f :cas :value 3}\n");
+    let wrong = scratch(
+        "cas.edn",
+        "{:process 0 :type :invoke :f :cas :value 3}\n{:process 0 :type :ok :f :cas :value 3}\n",
+    );
     let out = faultline(&["check", "--model", "cas-register", wrong.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(254));
     assert!(

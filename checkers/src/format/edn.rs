@@ -284,31 +284,88 @@ impl<'a> Parser<'a> {
         if !numeric {
             return Ok(Value::String(t.to_string()));
         }
-        number(t).ok_or_else(|| EdnError {
+        number(t).map_err(|message| EdnError {
             line,
             column,
-            message: format!("expected a number, found {t:?}"),
+            message,
         })
     }
 }
 
-fn number(t: &str) -> Option<Value> {
+/// An EDN number as JSON. Integers (with or without Clojure's `N`/`M`
+/// suffix) must fit in 64 bits: a wider one is an error rather than a float
+/// that would equal its neighbours. Ratios of integers that divide exactly
+/// are integers; other ratios and decimals are floats.
+fn number(t: &str) -> Result<Value, String> {
     let body = t.strip_suffix(['N', 'M']).unwrap_or(t);
     let body = body.strip_prefix('+').unwrap_or(body);
-    if let Ok(i) = body.parse::<i64>() {
-        return Some(Value::Number(i.into()));
-    }
-    if let Ok(u) = body.parse::<u64>() {
-        return Some(Value::Number(u.into()));
-    }
     if let Some((n, d)) = body.split_once('/') {
-        let (n, d) = (n.parse::<f64>().ok()?, d.parse::<f64>().ok()?);
-        return Number::from_f64(n / d).map(Value::Number);
+        let (n, d) = (integer(n, t)?, integer(d, t)?);
+        if d == 0 {
+            return Err(format!(
+                "expected a ratio with a non-zero denominator, found {t:?}"
+            ));
+        }
+        let (n, d) = (i128::from(n), i128::from(d));
+        if n % d != 0 {
+            return float(n as f64 / d as f64, t);
+        }
+        // |n / d| <= 2^63, so the quotient fits in an i64 or a u64.
+        let q = n / d;
+        return match (i64::try_from(q), u64::try_from(q)) {
+            (Ok(i), _) => Ok(Value::Number(i.into())),
+            (_, Ok(u)) => Ok(Value::Number(u.into())),
+            _ => Err(too_wide(t)),
+        };
     }
-    body.parse::<f64>()
-        .ok()
-        .and_then(Number::from_f64)
+    if is_integer(body) {
+        return int_value(body, t);
+    }
+    float(
+        body.parse::<f64>()
+            .map_err(|_| format!("expected a number, found {t:?}"))?,
+        t,
+    )
+}
+
+/// True for an optionally signed run of ASCII digits.
+fn is_integer(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An integer literal as a JSON number: i64, else u64, else an error.
+fn int_value(body: &str, t: &str) -> Result<Value, String> {
+    if let Ok(i) = body.parse::<i64>() {
+        return Ok(Value::Number(i.into()));
+    }
+    match body.parse::<u64>() {
+        Ok(u) => Ok(Value::Number(u.into())),
+        Err(_) => Err(too_wide(t)),
+    }
+}
+
+/// One side of a ratio, as an i64.
+fn integer(s: &str, t: &str) -> Result<i64, String> {
+    let s = s.strip_prefix('+').unwrap_or(s);
+    if !is_integer(s) {
+        return Err(format!("expected a number, found {t:?}"));
+    }
+    s.parse::<i64>().map_err(|_| too_wide(t))
+}
+
+fn float(f: f64, t: &str) -> Result<Value, String> {
+    Number::from_f64(f)
         .map(Value::Number)
+        .ok_or_else(|| format!("expected a finite number, found {t:?}"))
+}
+
+/// The message for an integer literal wider than 64 bits.
+pub(crate) fn too_wide(t: &str) -> String {
+    format!(
+        "integer {t} does not fit in 64 bits (faultline compares integers exactly \
+         and will not round one to a float)"
+    )
 }
 
 /// Parses a single EDN value from `text`; trailing non-whitespace is an error.
@@ -472,6 +529,40 @@ mod tests {
         assert!(e.message.contains("value for key"), "{e:?}");
         let deep = "[".repeat(10_000);
         assert!(parse(&deep).unwrap_err().message.contains("nesting"));
+    }
+
+    #[test]
+    fn integers_are_exact_or_refused() {
+        assert_eq!(
+            parse("[-0 -0N 9223372036854775808 18446744073709551615N 6/3 -9223372036854775808/-1]")
+                .unwrap(),
+            json!([
+                0,
+                0,
+                9223372036854775808u64,
+                u64::MAX,
+                2,
+                9223372036854775808u64
+            ])
+        );
+        assert_eq!(parse("1/2").unwrap(), json!(0.5));
+        for wide in [
+            "18446744073709551616",
+            "18446744073709551616N",
+            "-9223372036854775809",
+            "1/99999999999999999999",
+        ] {
+            let e = parse(&format!("[1\n {wide}]")).unwrap_err();
+            assert_eq!((e.line, e.column), (2, 2), "{wide}");
+            assert!(e.message.contains("does not fit in 64 bits"), "{e:?}");
+        }
+        assert!(parse("1/0").unwrap_err().message.contains("non-zero"));
+        let text = "{:process 0, :type :ok, :f :read, :value 18446744073709551617N}";
+        let e = read_history(Path::new("big.edn"), text).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("big.edn:1:42: {}", too_wide("18446744073709551617N"))
+        );
     }
 
     #[test]

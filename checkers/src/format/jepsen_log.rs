@@ -2,7 +2,8 @@
 //! `INFO  jepsen.util - 3 :invoke :cas [1 2]` or
 //! `INFO  jepsen.util - 3 :info :write :timed-out`, fields separated by
 //! tabs or runs of spaces. Lines without `jepsen.util - ` followed by a
-//! process are other log output and are skipped.
+//! process are other log output and are skipped; a text with no op line at
+//! all is an error, not an empty history.
 
 use super::edn::Parser;
 use super::{column_of, Interner};
@@ -29,6 +30,17 @@ pub fn read(path: &Path, text: &str) -> Result<History, ReadError> {
             ops.push(op);
             lines.push(i as u32 + 1);
         }
+    }
+    if ops.is_empty() {
+        // Any text reads as a log with every line skipped: say so rather
+        // than hand back an empty history that every checker calls valid.
+        return Err(ReadError::at(
+            path,
+            0,
+            0,
+            "no Jepsen log op lines (like `INFO  jepsen.util - 3 :invoke :read nil`) found; \
+             is this a history?",
+        ));
     }
     Ok(History::with_lines(ops, lines))
 }
@@ -111,6 +123,23 @@ mod tests {
         assert_eq!(h[2].process, Process::Nemesis);
         assert_eq!(h[2].error.as_deref(), Some("extra words"));
         assert_eq!(h.line_of(0), Some(2));
+    }
+
+    #[test]
+    fn text_without_op_lines_is_not_a_history() {
+        for text in [
+            "",
+            "# faultline\n\nA Jepsen-style tool.\n",
+            "{\"process\":0,\"type\":\"ok\",\"f\":\"read\"}\n",
+        ] {
+            let e = read(Path::new("README.md"), text).unwrap_err();
+            assert_eq!(e.line, 0);
+            assert!(
+                e.to_string()
+                    .starts_with("README.md: no Jepsen log op lines"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -85,15 +85,56 @@ pub fn for_each_batch(
     Ok(())
 }
 
+/// The ops of `text` one at a time, in order, on this thread: for a caller
+/// that needs only the first few (to see what kind of history it is).
+pub fn ops<'a>(path: &'a Path, text: &'a str) -> impl Iterator<Item = Result<Op, ReadError>> + 'a {
+    let mut names = Interner::default();
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(move |(i, l)| parse_line(path, i + 1, l, &mut names))
+}
+
 fn parse_line(path: &Path, n: usize, line: &str, names: &mut Interner) -> Result<Op, ReadError> {
-    let raw: RawOp = serde_json::from_str(line).map_err(|e| {
+    let parsed = serde_json::from_str::<RawOp>(line);
+    // serde_json reads an integer wider than 64 bits, and `-0`, as a float:
+    // only a line with a float (or an error) needs a closer look.
+    match parsed {
+        Ok(raw) if !has_float(&raw.value) && !raw.key.as_ref().is_some_and(has_float) => {
+            Ok(op_of(raw, names))
+        }
+        parsed => parse_exact(path, n, line, parsed, names),
+    }
+}
+
+/// Slow path of [`parse_line`]: refuses integers wider than 64 bits and
+/// reads `-0` as the integer 0 (as Jepsen does).
+#[cold]
+fn parse_exact(
+    path: &Path,
+    n: usize,
+    line: &str,
+    parsed: serde_json::Result<RawOp<'_>>,
+    names: &mut Interner,
+) -> Result<Op, ReadError> {
+    let fixed = exact_integers(line)
+        .map_err(|(at, msg)| ReadError::at(path, n, super::column_of(line, at), msg))?;
+    let raw = match &fixed {
+        Some(text) => serde_json::from_str::<RawOp>(text),
+        None => parsed,
+    };
+    let raw = raw.map_err(|e| {
         let msg = e.to_string();
         // serde_json appends " at line L column C"; we give our own position.
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
         let column = e.column().max(1);
         ReadError::at(path, n, column, format!("expected an op object: {msg}"))
     })?;
-    Ok(Op {
+    Ok(op_of(raw, names))
+}
+
+fn op_of(raw: RawOp<'_>, names: &mut Interner) -> Op {
+    Op {
         index: 0,
         time: raw.time.unwrap_or(-1),
         process: raw.process,
@@ -106,7 +147,87 @@ fn parse_line(path: &Path, n: usize, line: &str, names: &mut Interner) -> Result
             Value::String(s) => s.into_boxed_str(),
             other => other.to_string().into_boxed_str(),
         }),
+    }
+}
+
+/// True if `v` holds a floating-point number anywhere.
+fn has_float(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.is_f64(),
+        Value::Array(xs) => xs.iter().any(has_float),
+        Value::Object(m) => m.values().any(has_float),
+        _ => false,
+    }
+}
+
+/// Parses one JSON value (such as `--initial-value`) with the same exact
+/// integers as history lines. Errors carry a 1-based column.
+pub fn parse_value(text: &str) -> Result<Value, (usize, String)> {
+    let fixed = exact_integers(text).map_err(|(at, m)| (super::column_of(text, at), m))?;
+    serde_json::from_str(fixed.as_deref().unwrap_or(text)).map_err(|e| {
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        (e.column().max(1), msg)
     })
+}
+
+/// Looks at every number outside strings in the JSON text `s`. An integer
+/// literal wider than 64 bits is an error at its byte offset (serde_json
+/// would round it to a float equal to its neighbours). Returns the text
+/// with each integer `-0` rewritten as `0` when there is one, so that it
+/// reads as the integer Jepsen sees rather than the float -0.0.
+fn exact_integers(s: &str) -> Result<Option<String>, (usize, String)> {
+    let b = s.as_bytes();
+    let mut neg_zeros = Vec::new();
+    let (mut i, mut in_str) = (0, false);
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        if c == b'"' {
+            in_str = true;
+            i += 1;
+            continue;
+        }
+        if c != b'-' && !c.is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'.' | b'+' | b'-')) {
+            i += 1;
+        }
+        let t = &s[start..i];
+        let integer = t.bytes().skip(1).all(|d| d.is_ascii_digit());
+        if !integer || t == "-" {
+            continue;
+        }
+        if t == "-0" {
+            neg_zeros.push(start);
+        } else if t.parse::<i64>().is_err() && t.parse::<u64>().is_err() {
+            return Err((start, super::edn::too_wide(t)));
+        }
+    }
+    if neg_zeros.is_empty() {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for at in neg_zeros {
+        out.push_str(&s[last..at]);
+        out.push(' ');
+        last = at + 1;
+    }
+    out.push_str(&s[last..]);
+    Ok(Some(out))
 }
 
 /// Writes ops as JSON Lines, flushing after each line.
@@ -184,6 +305,49 @@ mod tests {
         assert!(e.column > 20, "{e}");
         assert!(e.to_string().starts_with("h.jsonl:3:"), "{e}");
         assert!(e.message.contains("okay"), "{e}");
+    }
+
+    #[test]
+    fn wide_integers_are_refused_where_they_stand() {
+        let text = "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n\
+                    {\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":[\"é\",18446744073709551616]}\n";
+        let e = read(Path::new("w.jsonl"), text).unwrap_err();
+        assert_eq!((e.line, e.column), (2, 51), "{e}");
+        assert!(
+            e.message
+                .contains("integer 18446744073709551616 does not fit in 64 bits"),
+            "{e}"
+        );
+        // Also where serde_json would have said "invalid type: floating point".
+        let e = read(
+            Path::new("p.jsonl"),
+            "{\"process\":99999999999999999999,\"type\":\"ok\",\"f\":\"r\"}",
+        )
+        .unwrap_err();
+        assert_eq!(e.column, 12, "{e}");
+        assert!(e.message.contains("does not fit"), "{e}");
+        // 64-bit integers, floats and digits inside strings are fine.
+        let ok = "{\"process\":0,\"type\":\"ok\",\"f\":\"r\",\"value\":[18446744073709551615,-9223372036854775808,3.5,1e300,\"1844674407370955161600\\\"\"]}";
+        let h = read(Path::new("ok.jsonl"), ok).unwrap();
+        assert_eq!(
+            h[0].value,
+            json!([u64::MAX, i64::MIN, 3.5, 1e300, "1844674407370955161600\""])
+        );
+    }
+
+    #[test]
+    fn minus_zero_is_the_integer_zero() {
+        let text = "{\"process\":0,\"type\":\"ok\",\"f\":\"r\",\"key\":-0,\"value\":[-0,-0.0,\"-0\",{\"a\":-0}]}";
+        let h = read(Path::new("z.jsonl"), text).unwrap();
+        assert_eq!(h[0].key, Some(json!(0)));
+        assert!(h[0].value[0].is_i64());
+        assert_eq!(h[0].value[0], json!(0));
+        assert!(h[0].value[1].is_f64(), "a float -0.0 stays a float");
+        assert_eq!(h[0].value[2], json!("-0"));
+        assert_eq!(h[0].value[3], json!({"a": 0}));
+        assert_eq!(parse_value(" -0 ").unwrap(), json!(0));
+        assert_eq!(parse_value("[1, 18446744073709551616]").unwrap_err().0, 5);
+        assert!(parse_value("[1,").is_err());
     }
 
     #[test]

@@ -43,6 +43,15 @@ impl FromStr for Format {
 }
 
 impl Format {
+    /// The name `--format` takes: `jsonl`, `edn` or `jepsen-log`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Edn => "edn",
+            Format::JepsenLog => "jepsen-log",
+        }
+    }
+
     /// Guesses the format from the file extension, then from the content.
     pub fn detect(path: &Path, text: &str) -> Format {
         match path.extension().and_then(|e| e.to_str()) {

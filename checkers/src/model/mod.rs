@@ -88,11 +88,17 @@ pub enum Scalar {
 }
 
 impl Scalar {
-    /// The scalar for a JSON value.
+    /// The scalar for a JSON value. Comparison is exact: an integer above
+    /// `i64::MAX` (a JSON `u64`) is kept as its decimal digits, which equal
+    /// only the same integer; a float equals only a float with the same
+    /// value (`-0.0` equals `0.0`, as in Clojure), never an integer.
     pub fn from_json(v: &Value) -> Scalar {
         match v {
             Value::Null => Scalar::Null,
             Value::Number(n) if n.as_i64().is_some() => Scalar::Int(n.as_i64().unwrap_or(0)),
+            Value::Number(n) if n.as_f64() == Some(0.0) && n.is_f64() => {
+                Scalar::Text(Arc::from("0.0"))
+            }
             other => Scalar::Text(Arc::from(other.to_string())),
         }
     }
@@ -127,5 +133,23 @@ pub(crate) fn elements(v: &Value, what: &str) -> Result<Vec<Scalar>, String> {
             "expected {what} as a list, found {}",
             crate::format::edn::short(v)
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scalar;
+    use serde_json::json;
+
+    #[test]
+    fn scalars_compare_exactly() {
+        let s = |v| Scalar::from_json(&v);
+        assert_eq!(s(json!(u64::MAX)), s(json!(u64::MAX)));
+        assert_ne!(s(json!(u64::MAX)), s(json!(u64::MAX - 1)));
+        assert_ne!(s(json!(u64::MAX)), s(json!(u64::MAX.to_string())));
+        assert_ne!(s(json!(9223372036854775808u64)), s(json!(i64::MIN)));
+        assert_ne!(s(json!(1)), s(json!(1.0)));
+        assert_eq!(s(json!(-0.0)), s(json!(0.0)));
+        assert_eq!(s(json!(0)), Scalar::Int(0));
     }
 }
