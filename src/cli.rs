@@ -252,6 +252,22 @@ pub struct CheckArgs {
     /// read-committed, read-uncommitted, strong-session-serializable, ...
     #[arg(long, value_delimiter = ',', default_value = "serializable")]
     pub consistency_models: Vec<String>,
+    /// Further anomalies that make a transactional history invalid
+    /// (comma-separated, as Elle's `:anomalies`: G0, G1, G2, lost-update, ...).
+    #[arg(long, value_delimiter = ',', value_name = "ANOMALIES")]
+    pub anomalies: Vec<String>,
+    /// rw-register: do not assume writes follow reads within a transaction
+    /// (faultline assumes it by default; Elle's `wfr-keys?` is off by default).
+    #[arg(long)]
+    pub no_wfr_keys: bool,
+    /// rw-register: assume each key is sequentially consistent (process order
+    /// orders versions), as Elle's `sequential-keys?`.
+    #[arg(long)]
+    pub sequential_keys: bool,
+    /// rw-register: assume each key is linearizable (real-time order orders
+    /// versions), as Elle's `linearizable-keys?`.
+    #[arg(long)]
+    pub linearizable_keys: bool,
     /// Model for the linearizable checker; `auto` picks one from the ops.
     #[arg(long, value_enum, default_value_t = ModelName::Auto)]
     pub model: ModelName,

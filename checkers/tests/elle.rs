@@ -400,3 +400,141 @@ fn g_nonadjacent_is_found_even_when_a_shorter_cycle_exists() {
     assert_only(&a, &["G-nonadjacent-item"]);
     assert!(a.not.contains(&"snapshot-isolation"), "{:?}", a.not);
 }
+
+/// Write skew with appends no read observed: each txn reads the other's
+/// key empty (Elle's `previously-appended-element`).
+fn unobserved_write_skew() -> History {
+    seq(&[
+        ok(0, json!([["append", "x", 1], ["r", "y", []]])),
+        ok(1, json!([["append", "y", 1], ["r", "x", []]])),
+    ])
+}
+
+#[test]
+fn write_skew_between_unobserved_appends_is_found() {
+    let a = run(&unobserved_write_skew(), Workload::ListAppend);
+    assert_only(&a, &["G2-item"]);
+}
+
+#[test]
+fn a_search_cut_short_still_decides_the_verdict() {
+    let mut opts = Options::default();
+    opts.budget = 1;
+    let a = check(&unobserved_write_skew(), Workload::ListAppend, &opts).unwrap();
+    assert_eq!(a.valid, Validity::Invalid, "{a:#?}");
+    assert_eq!(a.anomaly_types, ["PL-3-cycle-exists"]);
+    assert!(!a.incomplete.is_empty());
+    let si = check(
+        &unobserved_write_skew(),
+        Workload::ListAppend,
+        &opts.clone().with_models(vec!["snapshot-isolation".into()]),
+    )
+    .unwrap();
+    assert_eq!(si.valid, Validity::Valid, "write skew is allowed under SI");
+}
+
+#[test]
+fn limits_reached_before_the_graph_make_it_unknown() {
+    let h = unobserved_write_skew();
+    let mem = check(
+        &h,
+        Workload::ListAppend,
+        &Options::default().with_memory_limit(Some(1)),
+    )
+    .unwrap();
+    assert_eq!(mem.valid, Validity::Unknown);
+    assert!(mem
+        .unknown
+        .as_deref()
+        .unwrap_or("")
+        .contains("memory limit"));
+    let time = check(
+        &h,
+        Workload::ListAppend,
+        &Options::default().with_time_limit(Some(std::time::Duration::ZERO)),
+    )
+    .unwrap();
+    assert_eq!(time.valid, Validity::Unknown);
+    assert!(time.unknown.as_deref().unwrap_or("").contains("time limit"));
+    // A limit too large to represent is no limit, not a panic.
+    let huge = check(
+        &h,
+        Workload::ListAppend,
+        &Options::default().with_time_limit(Some(std::time::Duration::MAX)),
+    )
+    .unwrap();
+    assert_eq!(huge.valid, Validity::Invalid);
+}
+
+#[test]
+fn a_history_with_no_dependencies_is_unknown_not_valid() {
+    let h = seq(&[
+        ok(0, json!([["append", "x", 1]])),
+        ok(1, json!([["append", "y", 1]])),
+    ]);
+    let a = run(&h, Workload::ListAppend);
+    assert_eq!(a.valid, Validity::Unknown);
+    assert_eq!(a.anomaly_types, ["empty-transaction-graph"]);
+}
+
+#[test]
+fn duplicate_appends_and_unexplained_reads_are_not_valid() {
+    let dup = seq(&[
+        ok(0, json!([["append", "x", 1]])),
+        ok(1, json!([["append", "x", 1]])),
+        ok(2, json!([["r", "x", [1]]])),
+    ]);
+    let a = run(&dup, Workload::ListAppend);
+    assert_eq!(a.valid, Validity::Unknown);
+    assert_eq!(a.anomaly_types, ["duplicate-appends"]);
+    let ghost = seq(&[
+        ok(0, json!([["append", "x", 1]])),
+        ok(1, json!([["r", "x", [1, 7]]])),
+    ]);
+    let a = run(&ghost, Workload::ListAppend);
+    assert_eq!(a.valid, Validity::Unknown, "{:?}", a.anomaly_types);
+    assert!(a.anomaly_types.contains(&"unexplained-element".to_string()));
+    let reg = seq(&[ok(0, json!([["w", "x", 1]])), ok(1, json!([["r", "x", 9]]))]);
+    let a = run(&reg, Workload::RwRegister);
+    assert_eq!(a.valid, Validity::Unknown, "{:?}", a.anomaly_types);
+}
+
+#[test]
+fn an_intermediate_read_is_also_an_anti_dependency() {
+    // T1 reads T0's intermediate state: T0 -wr-> T1 and T1 -rw-> T0.
+    let h = seq(&[
+        ok(0, json!([["append", "x", 1], ["append", "x", 2]])),
+        ok(1, json!([["r", "x", [1]]])),
+    ]);
+    let a = run(&h, Workload::ListAppend);
+    assert_only(&a, &["G-single-item", "G1b"]);
+}
+
+#[test]
+fn data_cycles_are_found_whatever_models_are_asked_for() {
+    // A pure-data G-nonadjacent-item cycle, all on one process: asking for
+    // strict serializability must not hide it behind process edges.
+    let h = seq(&[
+        ok(0, json!([["r", "x", []], ["r", "w", [1]]])),
+        ok(0, json!([["append", "x", 1], ["append", "y", 1]])),
+        ok(0, json!([["r", "y", [1]], ["r", "z", []]])),
+        ok(0, json!([["append", "z", 1], ["append", "w", 1]])),
+        ok(1, json!([["r", "x", [1]], ["r", "z", [1]]])),
+    ]);
+    let ser = run(&h, Workload::ListAppend);
+    let strict = check(
+        &h,
+        Workload::ListAppend,
+        &Options::default().with_models(vec!["strict-serializable".into()]),
+    )
+    .unwrap();
+    assert!(ser
+        .anomaly_types
+        .contains(&"G-nonadjacent-item".to_string()));
+    assert!(strict
+        .anomaly_types
+        .contains(&"G-nonadjacent-item".to_string()));
+    assert_eq!(ser.not, strict.not);
+    assert_eq!(ser.may_satisfy, strict.may_satisfy);
+    assert!(!strict.may_satisfy.contains(&"serializable"));
+}

@@ -440,7 +440,15 @@ fn check_txn_file(
     let t1 = Instant::now();
     let opts = elle::Options::default()
         .with_models(args.consistency_models.clone())
-        .with_time_limit(options.time_limit);
+        .with_anomalies(args.anomalies.clone())
+        .with_time_limit(options.time_limit)
+        .with_memory_limit(Some(options.memory_limit))
+        .with_sources(elle::Sources {
+            wfr_keys: !args.no_wfr_keys,
+            sequential_keys: args.sequential_keys,
+            linearizable_keys: args.linearizable_keys,
+            unwritten_reads_initial: false,
+        });
     match elle::check_txns(&txns, w, &opts) {
         Ok(a) => Ok(FileResult::Txn {
             analysis: Box::new(a),
@@ -607,25 +615,8 @@ fn print_txn_verdict(
         },
         ms(check)
     );
-    if a.anomalies.is_empty() {
-        return;
-    }
-    eprintln!("{}: anomalies:", file.display());
-    for (name, o) in &a.anomalies {
-        eprintln!("  {name} ({} found):", o.count);
-        if let Some(ex) = o.examples.first() {
-            for line in ex.explanation.lines() {
-                eprintln!("    {line}");
-            }
-        }
-    }
-    eprintln!(
-        "  not {}; may still satisfy {}",
-        a.not.join(", "),
-        a.may_satisfy.join(", ")
-    );
-    if let Some(u) = &a.unknown {
-        eprintln!("  unknown: {u}");
+    for line in a.details() {
+        eprintln!("{}: {line}", file.display());
     }
 }
 

@@ -116,19 +116,8 @@ fn elle(plan: &Plan, history: &History, limit: Duration, text: &mut String) -> (
                 a.valid,
                 a.txns
             );
-            for (name, o) in &a.anomalies {
-                let _ = writeln!(text, "  {name}: {} found", o.count);
-                if let Some(ex) = o.examples.first() {
-                    let _ = write!(text, "{}", indent(&indent(&ex.explanation)));
-                }
-            }
-            if !a.anomalies.is_empty() {
-                let _ = writeln!(
-                    text,
-                    "  not {}; may still satisfy {}",
-                    a.not.join(", "),
-                    a.may_satisfy.join(", ")
-                );
+            for line in a.details() {
+                let _ = writeln!(text, "  {line}");
             }
             (a.valid, serde_json::to_value(&a).unwrap_or(Value::Null))
         }

@@ -180,6 +180,52 @@ pub struct Analysis {
     pub incomplete: Vec<String>,
 }
 
+impl Analysis {
+    /// What the verdict rests on, line by line: why it is unknown, each
+    /// reported anomaly with its first example, what the models asked for
+    /// allow, the models ruled out, and where the search stopped short.
+    pub fn details(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(u) = &self.unknown {
+            out.push(format!("unknown: {u}"));
+        }
+        for (name, o) in &self.anomalies {
+            out.push(format!("{name} ({} found):", o.count));
+            if let Some(ex) = o.examples.first() {
+                out.extend(ex.explanation.lines().map(|l| format!("    {l}")));
+            }
+        }
+        if !self.allowed.is_empty() {
+            let allowed: Vec<String> = self
+                .allowed
+                .iter()
+                .map(|(n, c)| format!("{n} x{c}"))
+                .collect();
+            out.push(format!(
+                "also found, allowed by {}: {}",
+                self.consistency_models.join(", "),
+                allowed.join(", ")
+            ));
+        }
+        if !self.not.is_empty() {
+            out.push(format!(
+                "not {} (nor {}); may still satisfy {}",
+                self.not.join(", "),
+                if self.also_not.is_empty() {
+                    "anything stronger".to_string()
+                } else {
+                    self.also_not.join(", ")
+                },
+                self.may_satisfy.join(", ")
+            ));
+        }
+        for i in &self.incomplete {
+            out.push(format!("search stopped short: {i}"));
+        }
+        out
+    }
+}
+
 /// Turns inferred dependencies into sentences.
 pub(crate) trait Explain {
     /// The transactions.
@@ -401,11 +447,12 @@ impl Run<'_> {
         if let Some(limit) = self.opts.memory_limit {
             let need = total.saturating_mul(EDGE_BYTES);
             if need > limit {
+                let mib = |b: usize| b as f64 / (1u64 << 20) as f64;
                 self.stopped = Some(format!(
-                    "the memory limit ({} MiB) is too small for the dependency graph: {total} \
-                     edges need about {} MiB",
-                    limit >> 20,
-                    need >> 20
+                    "the memory limit ({:.1} MiB) is too small for the dependency graph: {total} \
+                     edges need about {:.1} MiB",
+                    mib(limit),
+                    mib(need)
                 ));
                 return;
             }
