@@ -5,7 +5,8 @@
 //!
 //! `cargo run --release -p faultline-checkers --example synth -- list-append 1000000 > la.jsonl`
 //!
-//! `list-append TXNS`: a serial store, 10 processes, 1–4 micro-ops per txn,
+//! `list-append TXNS` (`list-append-rc TXNS`: the same store at read
+//! committed): a serial store, 10 processes, 1–4 micro-ops per txn,
 //! 1,000 keys in use at a time (each retired after 32 appends, as Jepsen's
 //! `max-writes-per-key`), 1% info txns. `kv OPS`: 1,000 keys, 10 processes, 1% info ops, unique written values
 //! per key. `pathological OPS`: one register, 30 processes, 30% info ops,
@@ -21,7 +22,12 @@ fn main() {
         [k, n] => (k.as_str(), n.parse().unwrap_or_else(|_| usage())),
         _ => usage(),
     };
-    if kind == "list-append" {
+    let isolation = match kind {
+        "list-append" => Some(faultline_checkers::elle::synth::Isolation::Serial),
+        "list-append-rc" => Some(faultline_checkers::elle::synth::Isolation::ReadCommitted),
+        _ => None,
+    };
+    if let Some(isolation) = isolation {
         let spec = faultline_checkers::elle::synth::Spec {
             txns: ops,
             processes: 10,
@@ -30,7 +36,7 @@ fn main() {
             max_ops: 4,
             info: 0.01,
             workload: faultline_checkers::elle::Workload::ListAppend,
-            isolation: faultline_checkers::elle::synth::Isolation::Serial,
+            isolation,
         };
         let h = faultline_checkers::elle::synth::history(&spec, 42);
         if let Err(e) = jsonl::write(std::io::stdout().lock(), &h) {
@@ -66,6 +72,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: synth kv|pathological|list-append OPS");
+    eprintln!("usage: synth kv|pathological|list-append|list-append-rc OPS");
     std::process::exit(254)
 }

@@ -327,6 +327,11 @@ impl Asked {
                     models::names().join(", ")
                 ))
             })?;
+        if let Some(a) = opts.anomalies.iter().find(|a| !models::is_anomaly(a)) {
+            return Err(model_error(format!(
+                "unknown anomaly {a:?}; expected Elle's names, such as G0, G1, G1c, G-single-item, G2, G2-item, lost-update"
+            )));
+        }
         let names: Vec<&str> = models.iter().map(String::as_str).collect();
         let prohibited: BTreeSet<String> = models::prohibited_by(&names)
             .into_iter()

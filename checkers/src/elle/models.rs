@@ -14,6 +14,7 @@
 //! The tables are transcribed from Elle (EPL-1.0); names are Elle's.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::OnceLock;
 
 type Dag = &'static [(&'static str, &'static [&'static str])];
 
@@ -407,7 +408,7 @@ pub fn canonical(name: &str) -> Option<&'static str> {
 
 /// Every anomaly implied by any of `anomalies` (including them).
 pub fn all_implied(anomalies: &[&str]) -> BTreeSet<&'static str> {
-    let start: Vec<&'static str> = anomalies.iter().map(|a| leak_known(a)).collect();
+    let start: Vec<&'static str> = anomalies.iter().map(|a| intern(a)).collect();
     closure(start, |a| out(IMPLIED, a, false))
 }
 
@@ -417,23 +418,26 @@ pub fn all_implying<'a>(anomalies: impl IntoIterator<Item = &'a str>) -> BTreeSe
     closure(anomalies, |a| inn(IMPLIED, a, false))
 }
 
-/// A `'static` name for an anomaly, known or not (unknown names have no
-/// edges, so the exact string does not matter beyond identity).
-fn leak_known(a: &str) -> &'static str {
-    for (x, ys) in IMPLIED.iter().chain(DIRECT).chain(SEVERITY) {
-        if *x == a {
-            return x;
+/// The `'static` copy of a name from the tables (models and anomalies),
+/// or `"unknown"` (which has no edges).
+fn intern(name: &str) -> &'static str {
+    static NAMES: OnceLock<BTreeSet<&'static str>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let mut all = all_models();
+        for (a, bs) in IMPLIED.iter().chain(DIRECT).chain(SEVERITY) {
+            all.insert(a);
+            all.extend(bs.iter().copied());
         }
-        if let Some(y) = ys.iter().find(|y| **y == a) {
-            return y;
-        }
-    }
-    for n in UNKNOWN_TYPES.iter().chain(CYCLE_TYPES) {
-        if *n == a {
-            return n;
-        }
-    }
-    "unknown-anomaly"
+        all.extend(UNKNOWN_TYPES.iter().chain(CYCLE_TYPES).copied());
+        all
+    });
+    names.get(name).copied().unwrap_or("unknown")
+}
+
+/// Whether `name` is an anomaly faultline or Elle knows.
+pub fn is_anomaly(name: &str) -> bool {
+    let n = intern(name);
+    n != "unknown" && !all_models().contains(n)
 }
 
 /// Anomalies that make a result unknown rather than invalid.
@@ -467,7 +471,7 @@ pub const CYCLE_TYPES: &[&str] = &[
 
 /// Every anomaly that rules out one of `models` (all of them must hold).
 pub fn prohibited_by(models: &[&str]) -> BTreeSet<&'static str> {
-    let implied = closure(models.iter().map(|m| canon_static(leak_model(m))), |m| {
+    let implied = closure(models.iter().map(|m| canon_static(intern(m))), |m| {
         out(MODELS, m, true)
     });
     let direct: Vec<&'static str> = implied
@@ -480,13 +484,6 @@ pub fn prohibited_by(models: &[&str]) -> BTreeSet<&'static str> {
         })
         .collect();
     all_implying(direct)
-}
-
-fn leak_model(m: &str) -> &'static str {
-    all_models()
-        .into_iter()
-        .find(|x| *x == m)
-        .unwrap_or("unknown-model")
 }
 
 /// Canonical names of every model ruled out by `anomalies`.
@@ -511,7 +508,7 @@ pub fn impossible_friendly(anomalies: &[&str]) -> BTreeSet<&'static str> {
 /// Friendly names of `model` and every model implying it (all ruled out
 /// when `model` is).
 pub fn stronger(model: &str) -> BTreeSet<&'static str> {
-    closure([canon_static(leak_model(model))], |m| inn(MODELS, m, true))
+    closure([canon_static(intern(model))], |m| inn(MODELS, m, true))
         .into_iter()
         .map(friendly_static)
         .collect()
