@@ -5,8 +5,8 @@
 //!
 //! `cargo run --release -p faultline-checkers --example synth -- list-append 1000000 > la.jsonl`
 //!
-//! `list-append TXNS` (`list-append-rc TXNS`: the same store at read
-//! committed): a serial store, 10 processes, 1–4 micro-ops per txn,
+//! `list-append TXNS` (`list-append-rc`, `list-append-si`: the same store
+//! at read committed, snapshot isolation): a serial store, 10 processes, 1–4 micro-ops per txn,
 //! 1,000 keys in use at a time (each retired after 32 appends, as Jepsen's
 //! `max-writes-per-key`), 1% info txns. `kv OPS`: 1,000 keys, 10 processes, 1% info ops, unique written values
 //! per key. `pathological OPS`: one register, 30 processes, 30% info ops,
@@ -25,6 +25,7 @@ fn main() {
     let isolation = match kind {
         "list-append" => Some(faultline_checkers::elle::synth::Isolation::Serial),
         "list-append-rc" => Some(faultline_checkers::elle::synth::Isolation::ReadCommitted),
+        "list-append-si" => Some(faultline_checkers::elle::synth::Isolation::SnapshotIsolation),
         _ => None,
     };
     if let Some(isolation) = isolation {
@@ -72,6 +73,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: synth kv|pathological|list-append|list-append-rc OPS");
+    eprintln!("usage: synth kv|pathological|list-append|list-append-rc|list-append-si OPS");
     std::process::exit(254)
 }

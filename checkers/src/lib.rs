@@ -14,6 +14,9 @@
 //!   key-value, set, FIFO queue.
 //! - [`linear`]: the linearizability checker, returning an
 //!   [`linear::Analysis`] with a three-valued [`Validity`].
+//! - [`elle`]: Elle's transactional checkers (list-append, rw-register).
+//! - [`jepsen`]: Jepsen's set, set-full, counter, bank, long-fork,
+//!   unique-ids, total-queue and stats checkers.
 //! - [`brute`] and [`synth`]: a brute-force reference checker and a seeded
 //!   generator of random histories, for tests and benchmarks.
 //!
@@ -36,6 +39,7 @@ pub mod elle;
 pub mod error;
 pub mod format;
 pub mod history;
+pub mod jepsen;
 pub mod linear;
 pub mod model;
 pub mod op;

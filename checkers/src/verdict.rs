@@ -5,9 +5,10 @@ use serde::{Serialize, Serializer};
 use std::fmt;
 
 /// A checker's verdict. Merging keeps the worst: `Invalid > Unknown > Valid`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Validity {
-    /// The history satisfies the property.
+    /// The history satisfies the property (merging nothing gives this).
+    #[default]
     Valid,
     /// The history violates the property.
     Invalid,

@@ -1,0 +1,266 @@
+//! Jepsen's checkers for non-transactional workloads, with Jepsen's op
+//! conventions and result fields (snake_case in JSON): [`set`],
+//! [`set_full`], [`counter`], [`bank`], [`long_fork`], [`unique_ids`],
+//! [`total_queue`] and [`stats`] (`jepsen.checker`, `jepsen.tests.bank`,
+//! `jepsen.tests.long-fork`).
+//!
+//! Each checker takes a [`History`] and [`Options`] and gives a [`Report`]:
+//! the verdict, the result as JSON, and a few lines for a terminal. Where
+//! faultline differs from Jepsen on purpose, the checker's module says so.
+
+pub mod bank;
+pub mod counter;
+pub mod long_fork;
+pub mod set;
+pub mod set_full;
+pub mod stats;
+pub mod total_queue;
+pub mod unique_ids;
+
+use crate::error::{CheckError, ModelError};
+use crate::history::History;
+use crate::op::{Op, OpType, Process};
+use crate::verdict::Validity;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use std::fmt;
+
+/// Every checker name, as `--checker` and specs spell it.
+pub const NAMES: &[&str] = &[
+    "set",
+    "set-full",
+    "counter",
+    "bank",
+    "long-fork",
+    "unique-ids",
+    "total-queue",
+    "stats",
+];
+
+/// Options some checkers take.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// set-full: stale reads make the history invalid.
+    pub linearizable: bool,
+    /// bank: the accounts (default: those of the first read).
+    pub accounts: Option<Vec<String>>,
+    /// bank: the total of all balances (default: the first read's sum).
+    pub total: Option<i64>,
+    /// bank: negative balances are allowed.
+    pub negative_balances: bool,
+    /// long-fork: keys per read group (default: inferred from the reads).
+    pub group_size: Option<usize>,
+}
+
+/// What a checker concluded.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The verdict.
+    pub valid: Validity,
+    /// The checker's result, as Jepsen's fields in snake_case.
+    pub json: Value,
+    /// A short explanation for a terminal.
+    pub lines: Vec<String>,
+}
+
+impl Report {
+    fn new<T: Serialize>(valid: Validity, result: &T, lines: Vec<String>) -> Report {
+        Report {
+            valid,
+            json: serde_json::to_value(result).unwrap_or_else(|e| {
+                serde_json::json!({"valid": "unknown", "error": format!("result not serializable: {e}")})
+            }),
+            lines,
+        }
+    }
+}
+
+/// Runs the checker called `name` (one of [`NAMES`]).
+pub fn check(name: &str, history: &History, opts: &Options) -> Result<Report, CheckError> {
+    match name {
+        "set" => set::check(history),
+        "set-full" => set_full::check(history, opts),
+        "counter" => counter::check(history),
+        "bank" => bank::check(history, opts),
+        "long-fork" => long_fork::check(history, opts),
+        "unique-ids" => unique_ids::check(history),
+        "total-queue" => total_queue::check(history),
+        "stats" => Ok(stats::check(history)),
+        other => Err(bad(
+            0,
+            format!(
+                "unknown checker {other:?}; expected one of {}",
+                NAMES.join(", ")
+            ),
+        )),
+    }
+}
+
+/// The operations a checker needs (`f` names), to tell a history of them
+/// from something else.
+pub fn operations(name: &str) -> &'static [&'static str] {
+    match name {
+        "set" | "set-full" => &["add", "read"],
+        "counter" => &["add", "read"],
+        "bank" => &["transfer", "read"],
+        "long-fork" => &["read", "txn", "write"],
+        "unique-ids" => &["generate"],
+        "total-queue" => &["enqueue", "dequeue", "drain"],
+        _ => &[],
+    }
+}
+
+pub(crate) fn bad(index: usize, message: String) -> CheckError {
+    CheckError::Model(ModelError { index, message })
+}
+
+/// An element of a set or queue, or an id: integers order numerically
+/// before any other value (kept as its JSON text).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Elem {
+    /// An integer.
+    Int(i64),
+    /// Any other value, as JSON text.
+    Other(String),
+}
+
+impl Elem {
+    /// The element a JSON value stands for.
+    pub fn of(v: &Value) -> Elem {
+        match v.as_i64() {
+            Some(i) => Elem::Int(i),
+            None => Elem::Other(v.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Elem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Elem::Int(i) => write!(f, "{i}"),
+            Elem::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl Serialize for Elem {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Elem::Int(i) => s.serialize_i64(*i),
+            Elem::Other(t) => serde_json::from_str::<Value>(t)
+                .unwrap_or(Value::String(t.clone()))
+                .serialize(s),
+        }
+    }
+}
+
+/// Jepsen's `integer-interval-set-str`: sorted, runs of consecutive
+/// integers collapsed to `a..b`: `#{0..2 5}`.
+pub fn interval_set(elems: &[Elem]) -> String {
+    let mut sorted = elems.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        match sorted[i] {
+            Elem::Int(a) => {
+                let mut j = i;
+                while let (Some(Elem::Int(x)), Some(Elem::Int(y))) =
+                    (sorted.get(j), sorted.get(j + 1))
+                {
+                    if *y != x + 1 {
+                        break;
+                    }
+                    j += 1;
+                }
+                match sorted[j] {
+                    Elem::Int(b) if j > i => parts.push(format!("{a}..{b}")),
+                    _ => parts.push(a.to_string()),
+                }
+                i = j + 1;
+            }
+            Elem::Other(ref s) => {
+                parts.push(s.clone());
+                i += 1;
+            }
+        }
+    }
+    format!("#{{{}}}", parts.join(" "))
+}
+
+/// Client ops only (integer processes), with their positions.
+pub(crate) fn client_ops(history: &History) -> impl Iterator<Item = (usize, &Op)> {
+    history
+        .ops()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| matches!(o.process, Process::Client(_)))
+}
+
+/// For each position: the position of its invocation (completions) or
+/// completion (invocations).
+pub(crate) struct Partners {
+    other: Vec<Option<usize>>,
+}
+
+impl Partners {
+    pub(crate) fn new(history: &History) -> Result<Partners, CheckError> {
+        let mut other = vec![None; history.len()];
+        for p in history.pairs().map_err(CheckError::History)? {
+            if let Some(c) = p.completion {
+                other[p.invoke] = Some(c);
+                other[c] = Some(p.invoke);
+            }
+        }
+        Ok(Partners { other })
+    }
+
+    /// The completion of the invocation at `i` (or the invocation of the
+    /// completion at `i`).
+    pub(crate) fn of(&self, i: usize) -> Option<usize> {
+        self.other.get(i).copied().flatten()
+    }
+}
+
+/// The list a read returned, or a bad-input error naming the op.
+pub(crate) fn list<'a>(op: &'a Op, i: usize, what: &str) -> Result<&'a [Value], CheckError> {
+    match &op.value {
+        Value::Array(a) => Ok(a),
+        Value::Null => Ok(&[]),
+        v => Err(bad(
+            i,
+            format!("expected {what} to return a list, found {v}"),
+        )),
+    }
+}
+
+/// An integer argument or result, or a bad-input error naming the op.
+pub(crate) fn int(op: &Op, i: usize, what: &str) -> Result<i64, CheckError> {
+    op.value.as_i64().ok_or_else(|| {
+        bad(
+            i,
+            format!("expected {what} to be an integer, found {}", op.value),
+        )
+    })
+}
+
+/// `ok` completion of the given `f`.
+pub(crate) fn is(op: &Op, kind: OpType, f: &str) -> bool {
+    op.kind == kind && &*op.f == f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_sets_read_as_jepsen_prints_them() {
+        let e = |v: &[i64]| v.iter().map(|i| Elem::Int(*i)).collect::<Vec<_>>();
+        assert_eq!(interval_set(&e(&[])), "#{}");
+        assert_eq!(interval_set(&e(&[5, 0, 1, 2])), "#{0..2 5}");
+        assert_eq!(interval_set(&e(&[8, 9])), "#{8..9}");
+        assert_eq!(interval_set(&e(&[3])), "#{3}");
+    }
+}

@@ -1,0 +1,69 @@
+//! Jepsen's `unique-ids` checker: `generate` ops return ids that must all
+//! differ. Reports the ids acknowledged more than once (`duplicated`: id →
+//! count, the 48 most duplicated) and the `range` of ids seen.
+
+use super::{client_ops, is, Elem, Report};
+use crate::error::CheckError;
+use crate::history::History;
+use crate::op::OpType;
+use crate::verdict::Validity;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// The result, with Jepsen's fields.
+#[derive(Debug, Serialize)]
+pub struct UniqueIdsResult {
+    /// true or false.
+    pub valid: Validity,
+    /// Generates invoked.
+    pub attempted_count: usize,
+    /// Generates acknowledged.
+    pub acknowledged_count: usize,
+    /// Ids acknowledged more than once.
+    pub duplicated_count: usize,
+    /// Id → times acknowledged (the 48 most duplicated).
+    pub duplicated: BTreeMap<String, usize>,
+    /// Lowest and highest id acknowledged.
+    pub range: [Option<Elem>; 2],
+}
+
+/// Checks a unique-id history.
+pub fn check(history: &History) -> Result<Report, CheckError> {
+    let mut attempted = 0;
+    let mut acked = 0;
+    let mut freqs: HashMap<Elem, usize> = HashMap::new();
+    for (_, op) in client_ops(history) {
+        if is(op, OpType::Invoke, "generate") {
+            attempted += 1;
+        } else if is(op, OpType::Ok, "generate") {
+            acked += 1;
+            *freqs.entry(Elem::of(&op.value)).or_default() += 1;
+        }
+    }
+    let range = [freqs.keys().min().cloned(), freqs.keys().max().cloned()];
+    let mut dups: Vec<(Elem, usize)> = freqs.into_iter().filter(|(_, n)| *n > 1).collect();
+    let duplicated_count = dups.len();
+    dups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+    dups.truncate(48);
+    dups.sort();
+    let valid = if duplicated_count == 0 {
+        Validity::Valid
+    } else {
+        Validity::Invalid
+    };
+    let mut lines = vec![format!(
+        "{acked} ids acknowledged of {attempted} attempted, {duplicated_count} duplicated"
+    )];
+    for (id, n) in dups.iter().take(8) {
+        lines.push(format!("id {id} returned {n} times"));
+    }
+    let r = UniqueIdsResult {
+        valid,
+        attempted_count: attempted,
+        acknowledged_count: acked,
+        duplicated_count,
+        duplicated: dups.into_iter().map(|(e, n)| (e.to_string(), n)).collect(),
+        range,
+    };
+    Ok(Report::new(valid, &r, lines))
+}
