@@ -13,7 +13,8 @@
 //! - [`model`]: sequential specifications ([`model::Model`]): registers,
 //!   key-value, set, FIFO queue.
 //! - [`linear`]: the linearizability checker, returning an
-//!   [`linear::Analysis`] with a three-valued [`Validity`].
+//!   [`linear::Analysis`] with a three-valued [`Validity`] and, when asked,
+//!   the order that proves a valid verdict ([`linear::Witness`]).
 //! - [`brute`] and [`synth`]: a brute-force reference checker and a seeded
 //!   generator of random histories, for tests and benchmarks.
 //!
