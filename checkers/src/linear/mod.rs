@@ -2,15 +2,15 @@
 //!
 //! [`check`] decides whether a history of single-object ops could have
 //! happened in some sequential order that respects real time and the
-//! [`Model`](crate::model::Model): every op takes effect at one instant
+//! [`Model`]: every op takes effect at one instant
 //! between its invocation and its completion. `fail` ops never happened;
 //! `info` ops (and invocations without completion) may take effect at any
 //! time after their invocation, or never.
 //!
 //! The history is split into independent sub-histories by
-//! [`Model::partition_key`](crate::model::Model::partition_key)
+//! [`Model::partition_key`]
 //! (P-compositionality), which are searched in parallel with
-//! [`search`]: Wing & Gong's algorithm with Lowe's cache of configurations.
+//! `search`: Wing & Gong's algorithm with Lowe's cache of configurations.
 //! A time limit and a memory limit turn a search that runs too long into an
 //! `Unknown` verdict that says how far it got. Asked to
 //! ([`Options::with_witness`]), a valid verdict comes with its proof: the
