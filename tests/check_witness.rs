@@ -284,6 +284,17 @@ fn hostile_witness_arguments_are_refused_with_254() {
         ],
         "the history being checked",
     );
+    let link = dir.join("link.json");
+    std::os::unix::fs::symlink(&copy, &link).unwrap();
+    refused(
+        &[
+            o("check"),
+            o("--witness"),
+            link.as_os_str(),
+            copy.as_os_str(),
+        ],
+        "the history being checked",
+    );
     assert_eq!(std::fs::read(&copy).unwrap(), original);
     assert!(!out.exists(), "a refused run left a file behind");
     // A write that fails after the check (no space left): 254, no panic.
@@ -306,4 +317,33 @@ fn a_non_utf8_witness_path_works() {
     std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join(VALID), &h).unwrap();
     let w = witnessed(&h, &out, &[]);
     assert!(w["file"].as_str().unwrap().ends_with("h\u{fffd}.log"));
+}
+
+#[test]
+fn a_longer_stale_file_is_replaced_and_a_named_pipe_is_written_once() {
+    let dir = scratch("pipe");
+    let out = dir.join("w.json");
+    std::fs::write(&out, "x".repeat(1 << 20)).unwrap();
+    let w = witnessed(Path::new(VALID), &out, &[]);
+    assert_eq!(w["model"], "cas-register");
+
+    let fifo = dir.join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return;
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let run = faultline(&[
+        "check".as_ref(),
+        "--witness".as_ref(),
+        fifo.as_os_str(),
+        VALID.as_ref(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let w: Value = serde_json::from_slice(&reader.join().unwrap()).unwrap();
+    assert_eq!(w["file"], VALID);
+    assert!(fifo.exists(), "the pipe is not removed");
 }

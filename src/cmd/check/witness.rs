@@ -2,9 +2,11 @@
 //!
 //! Before any checking, [`prepare`] refuses what cannot work (several input
 //! files, a transactional checker, OUT being the history itself, OUT not
-//! writable) with exit 254. After it, [`finish`] writes the witness of a
-//! valid verdict, or says on stderr why there is none and removes a stale
-//! OUT, so that a witness on disk always belongs to the last check.
+//! writable) with exit 254, and opens OUT once, without truncating it (so
+//! a named pipe or `/dev/stdout` works too). After it, [`finish`] writes the
+//! witness of a valid verdict through that handle, or says on stderr why
+//! there is none and removes a stale OUT, so that a witness on disk always
+//! belongs to the last check.
 
 use super::FileResult;
 use crate::cli::{CheckArgs, CheckerName};
@@ -13,9 +15,10 @@ use faultline_checkers::Validity;
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 
-/// Where the witness goes, once [`prepare`] found it writable.
+/// Where the witness goes, opened by [`prepare`].
 pub(super) struct Target {
     path: PathBuf,
+    file: fs::File,
 }
 
 /// Validates `--witness` with the other arguments and opens OUT once to
@@ -44,13 +47,16 @@ pub(super) fn prepare(args: &CheckArgs) -> Result<Option<Target>, Exit> {
             "--witness {shown}: that is the history being checked; name another file"
         )));
     }
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .open(path)
         .map_err(|e| exit::bad_input(format!("--witness {shown}: cannot write: {e}")))?;
-    Ok(Some(Target { path: path.clone() }))
+    Ok(Some(Target {
+        path: path.clone(),
+        file,
+    }))
 }
 
 /// True when both paths name one existing file.
@@ -70,7 +76,7 @@ pub(super) fn finish(
     files: &[PathBuf],
     results: &[FileResult],
 ) -> Result<(), Exit> {
-    let (Some(Target { path }), [file], [result]) = (target, files, results) else {
+    let (Some(Target { path, file: out }), [file], [result]) = (target, files, results) else {
         return Ok(());
     };
     let (witness, why) = match result {
@@ -87,6 +93,7 @@ pub(super) fn finish(
         FileResult::Panicked(_) => (None, "the check panicked"),
     };
     let Some(witness) = witness else {
+        drop(out);
         if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
             let _ = fs::remove_file(&path);
         }
@@ -97,10 +104,12 @@ pub(super) fn finish(
         );
         return Ok(());
     };
-    let written =
-        fs::File::create(&path).and_then(|out| witness.write_json(&file.to_string_lossy(), out));
+    let regular = out.metadata().is_ok_and(|m| m.is_file());
+    let written = if regular { out.set_len(0) } else { Ok(()) }
+        .and_then(|()| witness.write_json(&file.to_string_lossy(), &out));
     if let Err(e) = written {
-        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+        drop(out);
+        if regular {
             let _ = fs::remove_file(&path);
         }
         return Err(exit::bad_input(format!(
