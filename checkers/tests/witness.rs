@@ -142,8 +142,9 @@ fn every_valid_bundled_history_has_a_verified_witness() {
 }
 
 /// One history in three formats: nemesis events, a failed write, an info
-/// cas that must have taken effect, and (in JSONL and EDN) `index` fields
-/// that lie about file order; the log has noise lines between events.
+/// cas that must have taken effect, and (in JSONL and both EDN shapes)
+/// `index` fields that lie about file order (the EDN records' `time` runs
+/// backwards too); the log has noise lines between events.
 const EVENTS: [(&str, &str, &str, &str); 10] = [
     ("nemesis", "info", "start-partition", "null"),
     ("0", "invoke", "write", "1"),
@@ -161,6 +162,7 @@ const EVENTS: [(&str, &str, &str, &str); 10] = [
 fn positions_count_every_accepted_event_in_file_order() {
     let mut jsonl = String::new();
     let mut edn = String::from("[");
+    let mut records = String::new();
     let mut log = String::from("INFO  jepsen.core - Running test\n");
     for (i, (p, t, f, v)) in EVENTS.iter().enumerate() {
         let jp = if *p == "nemesis" {
@@ -179,12 +181,17 @@ fn positions_count_every_accepted_event_in_file_order() {
         };
         let ev = v.replace("null", "nil").replace(',', "");
         edn += &format!("{{:index 7, :process {ep}, :type :{t}, :f :{f}, :value {ev}}}\n");
+        records += &format!(
+            "#jepsen.history.Op{{:index {i}, :time {}, :type :{t}, :process {ep}, :f :{f}, :value {ev}}}\n",
+            1000 - i
+        );
         log += &format!("INFO  jepsen.util - {ep}\t:{t}\t:{f}\t{ev}\nWARN  noise\n");
     }
     edn += "]";
     for (format, text) in [
         (Format::Jsonl, jsonl),
         (Format::Edn, edn),
+        (Format::Edn, records),
         (Format::JepsenLog, log),
     ] {
         let h = read(format, &text);
