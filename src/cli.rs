@@ -286,6 +286,10 @@ pub struct CheckArgs {
     /// Print one JSON object per file instead of text.
     #[arg(long)]
     pub json: bool,
+    /// When the linearizable checker finds the history valid, write the
+    /// order it found to this file (one history only; see README).
+    #[arg(long, value_name = "OUT.json")]
+    pub witness: Option<PathBuf>,
 }
 
 /// Checkers available to `faultline check`.

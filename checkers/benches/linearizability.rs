@@ -7,7 +7,9 @@
 //!    Porcupine harness binary (see BENCHMARKS.md), it is run on the same
 //!    files in the same process tree and the ratios are printed.
 //! 2. A generated 1,000,000-op `kv` history (1,000 keys, 10 processes, 1%
-//!    info): JSONL parse time and check time, and peak RSS.
+//!    info): JSONL parse time and check time, and peak RSS; then what a
+//!    witness costs: check time with and without recording it (median of 5
+//!    alternating runs) and the time to write it as JSON.
 //! 3. A pathological single-register history (30 processes, 30% info
 //!    writes, values 0..5) under a 10 s time limit: must return unknown.
 
@@ -181,6 +183,37 @@ fn kv_million() {
         ms(parse + check),
         rayon::current_num_threads(),
         peak_rss_mib()
+    );
+    witness_cost(&h);
+}
+
+/// Check time without and with a witness, and the time to write it.
+fn witness_cost(h: &faultline_checkers::History) {
+    let m = Kv::new(Scalar::Null);
+    let (mut plain, mut with) = (Vec::new(), Vec::new());
+    let mut witness = None;
+    for _ in 0..5 {
+        let t = Instant::now();
+        linear::check(&m, h, &Options::default()).expect("checks");
+        plain.push(t.elapsed());
+        let t = Instant::now();
+        let a = linear::check(&m, h, &Options::default().with_witness(true)).expect("checks");
+        with.push(t.elapsed());
+        witness = a.witness;
+    }
+    let witness = witness.expect("a valid history has a witness");
+    let mut out = Vec::new();
+    let t = Instant::now();
+    witness
+        .write_json("kv.jsonl", &mut out)
+        .expect("write to memory");
+    let write = t.elapsed();
+    println!(
+        "witness: check {:.0} ms without, {:.0} ms with (median of 5); writing it {:.1} ms, {:.1} MB",
+        ms(median(plain)),
+        ms(median(with)),
+        ms(write),
+        out.len() as f64 / 1e6
     );
 }
 

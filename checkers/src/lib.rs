@@ -13,7 +13,8 @@
 //! - [`model`]: sequential specifications ([`model::Model`]): registers,
 //!   key-value, set, FIFO queue.
 //! - [`linear`]: the linearizability checker, returning an
-//!   [`linear::Analysis`] with a three-valued [`Validity`].
+//!   [`linear::Analysis`] with a three-valued [`Validity`] and, when asked,
+//!   the order that proves a valid verdict ([`linear::Witness`]).
 //! - [`elle`]: Elle's transactional checkers (list-append, rw-register).
 //! - [`jepsen`]: Jepsen's set, set-full, counter, bank, long-fork,
 //!   unique-ids, total-queue and stats checkers.

@@ -4,7 +4,10 @@
 //! (must be linearizable), the same with one read corrupted (usually not),
 //! and arbitrary interleavings of random ops for the register, set and
 //! queue models (either). Each has at most 8 ops, 2–4 processes and
-//! indeterminate ops.
+//! indeterminate ops. Every valid verdict's witness must pass the
+//! independent verifier (tests/verifier).
+
+mod verifier;
 
 use faultline_checkers::model::{CasRegister, FifoQueue, Model, Scalar, Set};
 use faultline_checkers::synth::{self, RegisterSpec, Rng};
@@ -27,7 +30,31 @@ fn agree<M: Model>(model: &M, h: &History) -> Validity {
         "search and brute force disagree on {:#?}",
         h.ops()
     );
+    if fast == Validity::Valid {
+        witnessed(model, h);
+    }
     fast
+}
+
+/// Checks `h` again asking for a witness: same verdict, and the witness
+/// (as the JSON `--witness` writes) passes the independent verifier.
+fn witnessed<M: Model>(model: &M, h: &History) {
+    let opts = linear::Options::default().with_witness(true);
+    let a = linear::check(model, h, &opts).unwrap();
+    assert_eq!(
+        a.valid,
+        Validity::Valid,
+        "witness option changed the verdict"
+    );
+    let mut out = Vec::new();
+    a.witness
+        .expect("a valid verdict asked for a witness has one")
+        .write_json("h", &mut out)
+        .unwrap();
+    let w: Value = serde_json::from_slice(&out).unwrap();
+    if let Err(e) = verifier::verify(h, &w) {
+        panic!("witness rejected: {e}\nwitness {w}\nhistory {:#?}", h.ops());
+    }
 }
 
 /// Random interleaving of `n` ops from `procs` processes; `pick` invents

@@ -20,6 +20,8 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod witness;
+
 /// What came of one file.
 enum FileResult {
     Checked {
@@ -62,11 +64,13 @@ pub fn run(args: &CheckArgs) -> Result<i32, Exit> {
                 .min(NO_LIMIT),
         ),
     };
+    let witness_to = witness::prepare(args)?;
     restore_sigpipe();
     let threads = rayon::current_num_threads().min(args.files.len()).max(1);
     let options = Options::default()
         .with_time_limit(time_limit)
-        .with_memory_limit(args.memory_limit.saturating_mul(1 << 20) / threads);
+        .with_memory_limit(args.memory_limit.saturating_mul(1 << 20) / threads)
+        .with_witness(witness_to.is_some());
     let results: Vec<FileResult> = {
         let _quiet = exit::quiet_panics();
         args.files
@@ -75,7 +79,9 @@ pub fn run(args: &CheckArgs) -> Result<i32, Exit> {
             .collect()
     };
     inject_panic("run");
-    Ok(report(args, &results))
+    let code = report(args, &results);
+    witness::finish(witness_to, &args.files, &results)?;
+    Ok(code)
 }
 
 /// Prints every file's line (or JSON object) in the order given, and

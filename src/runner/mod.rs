@@ -230,6 +230,9 @@ pub async fn run(
     let json = serde_json::to_string_pretty(&results.json).unwrap_or_default();
     std::fs::write(dir.join("results.json"), json)
         .map_err(|e| RunError::internal(e.to_string()))?;
+    if let Err(e) = results.write_witness(&dir) {
+        note(&format!("warning: writing witness.json failed: {e}"));
+    }
     Ok(Outcome {
         valid: results.valid,
         dir,

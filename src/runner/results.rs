@@ -1,6 +1,8 @@
 //! After a run: the checkers the spec asked for, run over the recorded
 //! history, merged into one verdict, `results.json` and a terminal summary
-//! (verdict per checker, op counts by f and type, latencies).
+//! (verdict per checker, op counts by f and type, latencies). When the
+//! linearizable checker finds the history valid, its proof goes to
+//! `witness.json` beside `history.jsonl` ([`Results::write_witness`]).
 
 use crate::spec::{Plan, WorkloadKind};
 use faultline_checkers::elle;
@@ -20,6 +22,22 @@ pub struct Results {
     pub json: Value,
     /// Terminal summary.
     pub text: String,
+    /// The linearizable checker's witness, when it found the history valid.
+    pub witness: Option<linear::Witness>,
+}
+
+impl Results {
+    /// Writes the witness, if any, to `dir/witness.json` (naming the
+    /// history as `history.jsonl`, the file beside it); returns whether
+    /// there was one.
+    pub fn write_witness(&self, dir: &std::path::Path) -> std::io::Result<bool> {
+        let Some(w) = &self.witness else {
+            return Ok(false);
+        };
+        let out = std::fs::File::create(dir.join("witness.json"))?;
+        w.write_json("history.jsonl", out)?;
+        Ok(true)
+    }
 }
 
 /// Runs the plan's checkers over `history`.
@@ -27,9 +45,10 @@ pub fn check(plan: &Plan, history: &History, time_limit: Duration) -> Results {
     let mut valid = Validity::Valid;
     let mut checkers = serde_json::Map::new();
     let mut text = String::new();
+    let mut witness = None;
     for name in &plan.checkers {
         let (v, j) = match name.as_str() {
-            "linearizable" => linearizable(plan, history, time_limit, &mut text),
+            "linearizable" => linearizable(plan, history, time_limit, &mut text, &mut witness),
             "elle" => elle(plan, history, time_limit, &mut text),
             "stats" => stats(history, &mut text),
             "perf" => perf(history, &mut text),
@@ -49,7 +68,12 @@ pub fn check(plan: &Plan, history: &History, time_limit: Duration) -> Results {
         .collect();
     let json =
         json!({"valid": valid, "checkers": checkers, "nemesis": nemesis, "ops": history.len()});
-    Results { valid, json, text }
+    Results {
+        valid,
+        json,
+        text,
+        witness,
+    }
 }
 
 fn linearizable(
@@ -57,8 +81,11 @@ fn linearizable(
     history: &History,
     limit: Duration,
     text: &mut String,
+    witness: &mut Option<linear::Witness>,
 ) -> (Validity, Value) {
-    let opts = Options::default().with_time_limit(Some(limit));
+    let opts = Options::default()
+        .with_time_limit(Some(limit))
+        .with_witness(true);
     let result = match plan.workload {
         WorkloadKind::Register => linear::check(&Register::new(Scalar::Null), history, &opts),
         WorkloadKind::CasRegister => linear::check(&CasRegister::new(Scalar::Null), history, &opts),
@@ -71,12 +98,16 @@ fn linearizable(
         }
     };
     match result {
-        Ok(a) => {
+        Ok(mut a) => {
             let _ = writeln!(
                 text,
                 "linearizable: {} ({} model, {} ops in {} independent histories)",
                 a.valid, a.model, a.ops, a.partitions
             );
+            if a.witness.is_some() {
+                let _ = writeln!(text, "  the order found is in witness.json");
+            }
+            *witness = a.witness.take();
             if let Some(f) = &a.failure {
                 let _ = write!(text, "{}", indent(&f.explanation));
             }
@@ -223,4 +254,60 @@ fn perf(history: &History, text: &mut String) -> (Validity, Value) {
         );
     }
     (Validity::Valid, json!({"valid": true, "latency": j}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_checkers::synth::{corrupt_read, register_history, RegisterSpec};
+    use std::path::Path;
+
+    fn plan() -> Plan {
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/register-demo.yaml");
+        let mut plan = crate::spec::load(&spec).unwrap().validate().unwrap();
+        plan.workload = WorkloadKind::CasRegister;
+        plan.checkers = vec!["linearizable".into(), "stats".into()];
+        plan
+    }
+
+    #[test]
+    fn a_valid_run_writes_its_witness_beside_the_history() {
+        let h = register_history(
+            &RegisterSpec {
+                ops: 300,
+                processes: 4,
+                keys: 0,
+                info: 0.1,
+                values: 3,
+                cas: true,
+            },
+            5,
+        );
+        let dir = std::env::temp_dir().join(format!("faultline-results-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let r = check(&plan(), &h, Duration::from_secs(30));
+        assert_eq!(r.valid, Validity::Valid);
+        assert!(r.text.contains("witness.json"), "{}", r.text);
+        assert!(r.write_witness(&dir).unwrap());
+        let w: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("witness.json")).unwrap()).unwrap();
+        assert_eq!(w["file"], "history.jsonl");
+        assert_eq!(w["model"], "cas-register");
+        let ok = h.ops().iter().filter(|o| o.kind == OpType::Ok).count();
+        let order = w["partitions"][0]["order"].as_array().unwrap();
+        assert!(order.len() >= ok, "{} ops for {ok} ok ones", order.len());
+        // The witness is not part of results.json.
+        assert!(!r.json.to_string().contains("\"order\""));
+
+        let bad = (0..100)
+            .filter_map(|s| corrupt_read(&h, s))
+            .find(|b| check(&plan(), b, Duration::from_secs(30)).valid == Validity::Invalid)
+            .expect("some corrupted read is invalid");
+        let r = check(&plan(), &bad, Duration::from_secs(30));
+        assert!(r.witness.is_none());
+        std::fs::remove_file(dir.join("witness.json")).unwrap();
+        assert!(!r.write_witness(&dir).unwrap());
+        assert!(!dir.join("witness.json").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

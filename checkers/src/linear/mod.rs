@@ -2,17 +2,19 @@
 //!
 //! [`check`] decides whether a history of single-object ops could have
 //! happened in some sequential order that respects real time and the
-//! [`Model`](crate::model::Model): every op takes effect at one instant
+//! [`Model`]: every op takes effect at one instant
 //! between its invocation and its completion. `fail` ops never happened;
 //! `info` ops (and invocations without completion) may take effect at any
 //! time after their invocation, or never.
 //!
 //! The history is split into independent sub-histories by
-//! [`Model::partition_key`](crate::model::Model::partition_key)
+//! [`Model::partition_key`]
 //! (P-compositionality), which are searched in parallel with
-//! [`search`]: Wing & Gong's algorithm with Lowe's cache of configurations.
+//! `search`: Wing & Gong's algorithm with Lowe's cache of configurations.
 //! A time limit and a memory limit turn a search that runs too long into an
-//! `Unknown` verdict that says how far it got.
+//! `Unknown` verdict that says how far it got. Asked to
+//! ([`Options::with_witness`]), a valid verdict comes with its proof: the
+//! order the search found ([`Witness`]).
 //!
 //! ```
 //! use faultline_checkers::{linear, model::{CasRegister, Scalar}, History, Op, OpType, Process};
@@ -32,11 +34,13 @@
 mod cache;
 mod explain;
 mod hash;
+mod witness;
 
 pub(crate) use hash::FxBuild;
 pub(crate) mod search;
 
 pub use explain::{Failure, OpSummary};
+pub use witness::{Witness, WitnessPartition};
 
 use crate::error::{CheckError, ModelError};
 use crate::history::History;
@@ -59,6 +63,8 @@ pub struct Options {
     pub time_limit: Option<Duration>,
     /// Give up with `Unknown` when the search's tables reach this many bytes.
     pub memory_limit: usize,
+    /// Record the linearization of a valid history ([`Analysis::witness`]).
+    pub witness: bool,
 }
 
 impl Default for Options {
@@ -66,6 +72,7 @@ impl Default for Options {
         Options {
             time_limit: None,
             memory_limit: 4 << 30,
+            witness: false,
         }
     }
 }
@@ -80,6 +87,12 @@ impl Options {
     /// These options with a memory limit in bytes.
     pub fn with_memory_limit(mut self, bytes: usize) -> Self {
         self.memory_limit = bytes;
+        self
+    }
+
+    /// These options, recording a [`Witness`] when the verdict is valid.
+    pub fn with_witness(mut self, witness: bool) -> Self {
+        self.witness = witness;
         self
     }
 }
@@ -103,6 +116,11 @@ pub struct Analysis {
     /// Why the checker could not decide, and how far it got.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unknown: Option<Incomplete>,
+    /// The linearization found, when the verdict is valid and
+    /// [`Options::witness`] asked for it. Not serialized with the analysis:
+    /// write it with [`Witness::write_json`].
+    #[serde(skip)]
+    pub witness: Option<Witness>,
 }
 
 /// How far an undecided check got.
@@ -148,7 +166,7 @@ pub fn check<M: Model>(
     let reports: Vec<_> = parts
         .par_iter()
         .map(|p| {
-            let r = search::search(model, &p.calls, &budget);
+            let r = search::search(model, &p.calls, &budget, options.witness);
             if matches!(r.outcome, Outcome::NotLinearizable(_)) {
                 stop.store(true, Ordering::Relaxed);
             }
@@ -164,6 +182,7 @@ pub fn check<M: Model>(
         configurations: reports.iter().map(|r| r.configurations).sum(),
         failure: None,
         unknown: None,
+        witness: None,
     };
     let mut worst: Option<(Limit, f64)> = None;
     let mut done = 0;
@@ -209,7 +228,31 @@ pub fn check<M: Model>(
             progress,
         });
     }
+    if analysis.valid == Validity::Valid && options.witness {
+        analysis.witness = Some(witness_of(model, &parts, &reports));
+    }
     Ok(analysis)
+}
+
+/// The witness of a check whose every partition was found linearizable
+/// (with orders recorded).
+fn witness_of<M: Model>(
+    model: &M,
+    parts: &[Partition<M>],
+    reports: &[search::Report<M::State>],
+) -> Witness {
+    Witness {
+        model: model.name().to_string(),
+        initial_value: model.initial_value(),
+        partitions: parts
+            .iter()
+            .zip(reports)
+            .map(|(p, r)| WitnessPartition {
+                key: p.key.clone(),
+                order: r.order.iter().flatten().map(|&pos| pos as usize).collect(),
+            })
+            .collect(),
+    }
 }
 
 /// Fraction of a partition's ops whose completion comes no later than op's.

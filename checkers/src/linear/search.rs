@@ -10,6 +10,10 @@
 //!
 //! Model states are interned to `u32` ids and transitions memoized, so the
 //! inner loop hashes integers, not states.
+//!
+//! When the search succeeds, its stack holds the linearization it found:
+//! the lifted calls, in the order they took effect. Asked to, it hands that
+//! order back (the witness); otherwise it costs nothing.
 
 use super::cache::{Cache, OpSet};
 use super::hash::FxBuild;
@@ -68,6 +72,9 @@ pub(crate) enum Outcome {
 /// Search result plus what it cost.
 pub(crate) struct Report<S> {
     pub outcome: Outcome,
+    /// When linearizable and asked for: the history positions of the
+    /// invocations of the ops that took effect, in linearization order.
+    pub order: Option<Vec<u32>>,
     /// Interned model states, indexed by id.
     pub states: Vec<S>,
     pub configurations: usize,
@@ -204,8 +211,14 @@ impl<'m, M: Model> Machine<'m, M> {
     }
 }
 
-/// Runs the search over `calls` (sorted by call position).
-pub(crate) fn search<M: Model>(model: &M, calls: &[Call<M>], budget: &Budget) -> Report<M::State> {
+/// Runs the search over `calls` (sorted by call position); with `witness`,
+/// a linearizable outcome comes with its order ([`Report::order`]).
+pub(crate) fn search<M: Model>(
+    model: &M,
+    calls: &[Call<M>],
+    budget: &Budget,
+    witness: bool,
+) -> Report<M::State> {
     let mut machine = Machine::new(model);
     let mut list = List::build(calls);
     let mut linearized = OpSet::new(calls.len());
@@ -277,8 +290,15 @@ pub(crate) fn search<M: Model>(model: &M, calls: &[Call<M>], budget: &Budget) ->
         entry = list.next[call as usize];
     };
     budget.memory_used.fetch_sub(charged, Ordering::Relaxed);
+    let order = (witness && matches!(outcome, Outcome::Linearizable)).then(|| {
+        stack
+            .iter()
+            .map(|&(e, _)| calls[list.op[e as usize] as usize].call)
+            .collect()
+    });
     Report {
         outcome,
+        order,
         configurations: cache.len(),
         states: machine.states,
     }

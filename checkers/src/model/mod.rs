@@ -69,6 +69,14 @@ pub trait Model: Sync {
         invoke.key.clone()
     }
 
+    /// The initial state as JSON, as a witness states it
+    /// ([`linear::Witness`](crate::linear::Witness)): the register's value,
+    /// `[]` for an empty set or queue. The default, `null`, suits a model
+    /// whose state starts as nothing; override it otherwise.
+    fn initial_value(&self) -> Value {
+        Value::Null
+    }
+
     /// A state as a person reads it.
     fn describe_state(&self, state: &Self::State) -> String {
         format!("{state:?}")
@@ -100,6 +108,20 @@ impl Scalar {
                 Scalar::Text(Arc::from("0.0"))
             }
             other => Scalar::Text(Arc::from(other.to_string())),
+        }
+    }
+
+    /// The JSON value this scalar stands for (the inverse of
+    /// [`Scalar::from_json`], up to `-0.0` becoming `0.0`).
+    pub fn to_json(&self) -> Value {
+        match self {
+            Scalar::Null => Value::Null,
+            Scalar::Int(i) => Value::from(*i),
+            // Text is always JSON that `from_json` printed; a string is
+            // kept as is should that ever not hold.
+            Scalar::Text(t) => {
+                serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string()))
+            }
         }
     }
 }
@@ -151,5 +173,21 @@ mod tests {
         assert_ne!(s(json!(1)), s(json!(1.0)));
         assert_eq!(s(json!(-0.0)), s(json!(0.0)));
         assert_eq!(s(json!(0)), Scalar::Int(0));
+    }
+
+    #[test]
+    fn scalars_convert_back_to_json() {
+        for v in [
+            json!(null),
+            json!(-7),
+            json!(u64::MAX),
+            json!(3.5),
+            json!("x"),
+            json!([1, "a"]),
+            json!({"k": null}),
+        ] {
+            assert_eq!(Scalar::from_json(&v).to_json(), v);
+        }
+        assert_eq!(Scalar::from_json(&json!(-0.0)).to_json(), json!(0.0));
     }
 }

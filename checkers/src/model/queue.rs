@@ -3,6 +3,7 @@
 
 use super::{Model, Scalar};
 use crate::op::Op;
+use serde_json::Value;
 use std::collections::VecDeque;
 
 /// A FIFO queue that starts empty.
@@ -29,6 +30,10 @@ impl Model for FifoQueue {
 
     fn init(&self) -> Self::State {
         VecDeque::new()
+    }
+
+    fn initial_value(&self) -> Value {
+        Value::Array(Vec::new())
     }
 
     fn decode(

@@ -103,6 +103,10 @@ impl Model for CasRegister {
         self.initial.clone()
     }
 
+    fn initial_value(&self) -> Value {
+        self.initial.to_json()
+    }
+
     fn decode(
         &self,
         invoke: &Op,
@@ -130,6 +134,9 @@ impl Model for Register {
     }
     fn init(&self) -> Scalar {
         self.0.init()
+    }
+    fn initial_value(&self) -> Value {
+        self.0.initial_value()
     }
     fn decode(
         &self,
@@ -166,6 +173,9 @@ impl Model for Kv {
     }
     fn init(&self) -> Scalar {
         self.0.init()
+    }
+    fn initial_value(&self) -> Value {
+        self.0.initial_value()
     }
 
     fn decode(

@@ -2,6 +2,7 @@
 
 use super::{elements, Model, Scalar};
 use crate::op::Op;
+use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// A set that starts empty.
@@ -28,6 +29,10 @@ impl Model for Set {
 
     fn init(&self) -> Self::State {
         BTreeSet::new()
+    }
+
+    fn initial_value(&self) -> Value {
+        Value::Array(Vec::new())
     }
 
     fn decode(
