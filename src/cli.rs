@@ -268,6 +268,22 @@ pub struct CheckArgs {
     /// versions), as Elle's `linearizable-keys?`.
     #[arg(long)]
     pub linearizable_keys: bool,
+    /// set-full: a stale read (one that missed an element known for 1 ms or
+    /// more) makes the history invalid (Jepsen's `:linearizable?`).
+    #[arg(long)]
+    pub linearizable_reads: bool,
+    /// bank: the accounts (default: those of the first ok read).
+    #[arg(long, value_delimiter = ',', value_name = "ACCOUNTS")]
+    pub accounts: Vec<String>,
+    /// bank: the total of all balances (default: the first ok read's sum).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub total: Option<i64>,
+    /// bank: negative balances are allowed.
+    #[arg(long)]
+    pub negative_balances: bool,
+    /// long-fork: keys per read (default: what every read observed).
+    #[arg(long, value_name = "N")]
+    pub group_size: Option<usize>,
     /// Model for the linearizable checker; `auto` picks one from the ops.
     #[arg(long, value_enum, default_value_t = ModelName::Auto)]
     pub model: ModelName,
@@ -303,6 +319,22 @@ pub enum CheckerName {
     ListAppend,
     /// Elle's read-write register transactional checker.
     RwRegister,
+    /// Jepsen's set: adds, then a final read (lost, unexpected, recovered).
+    Set,
+    /// Jepsen's set-full: every read over time (lost, stale, never read).
+    SetFull,
+    /// Jepsen's counter: every read within the bounds of the adds.
+    Counter,
+    /// Jepsen's bank: transfers conserve the total; no negative balance.
+    Bank,
+    /// Jepsen's long-fork: reads of key groups agree on insert order.
+    LongFork,
+    /// Jepsen's unique-ids: every generated id differs.
+    UniqueIds,
+    /// Jepsen's total-queue: every acknowledged enqueue is dequeued once.
+    TotalQueue,
+    /// Jepsen's stats: every operation succeeded at least once.
+    Stats,
 }
 
 /// Models for the linearizable checker.

@@ -268,7 +268,11 @@ fn transactions_are_recognised_by_content() {
     let rw = scratch(
         "rw.jsonl",
         json_spaced(0, "invoke", r#"[["r", "x", null], ["w", "x", 1]]"#)
-            + &json_spaced(0, "ok", r#"[["r", "x", null], ["w", "x", 1]]"#),
+            + &json_spaced(0, "ok", r#"[["r", "x", null], ["w", "x", 1]]"#)
+            // A second txn reading the write: one txn alone has no
+            // dependency, which Elle calls unknown (empty-transaction-graph).
+            + &json_spaced(1, "invoke", r#"[["r", "x", null]]"#)
+            + &json_spaced(1, "ok", r#"[["r", "x", 1]]"#),
     );
     let (code, v) = checker_of(&rw);
     assert_eq!(

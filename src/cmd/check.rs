@@ -20,6 +20,7 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod jepsen;
 mod witness;
 
 /// What came of one file.
@@ -31,6 +32,13 @@ enum FileResult {
     },
     Txn {
         analysis: Box<elle::Analysis>,
+        parse: Duration,
+        check: Duration,
+    },
+    /// One of Jepsen's checkers.
+    Jepsen {
+        name: &'static str,
+        report: Box<faultline_checkers::jepsen::Report>,
         parse: Duration,
         check: Duration,
     },
@@ -106,6 +114,15 @@ fn report(args: &CheckArgs, results: &[FileResult]) -> i32 {
             } => {
                 verdict = verdict.merge(analysis.valid);
                 print_txn_verdict(args.json, file, analysis, *parse, *check);
+            }
+            FileResult::Jepsen {
+                name,
+                report,
+                parse,
+                check,
+            } => {
+                verdict = verdict.merge(report.valid);
+                jepsen::print(args.json, file, name, report, *parse, *check);
             }
             FileResult::Panicked(msg) => {
                 verdict = verdict.merge(Validity::Unknown);
@@ -188,6 +205,13 @@ fn check_file_inner(
         Format::Jsonl => None,
         f => Some(format::read_str(f, path, &text).map_err(|e| src.read_error(e))?),
     };
+    if let Some(name) = jepsen::name(args.checker) {
+        let history = match history {
+            Some(h) => h,
+            None => format::read_str(src.format, path, &text).map_err(|e| src.read_error(e))?,
+        };
+        return jepsen::check(args, &src, &history, name, t0.elapsed());
+    }
     let workload = match args.checker {
         CheckerName::ListAppend => Some(elle::Workload::ListAppend),
         CheckerName::RwRegister => Some(elle::Workload::RwRegister),
@@ -197,6 +221,8 @@ fn check_file_inner(
             None => sniff(format::jsonl::ops(path, &text).map(|r| r.map(Cow::Owned))),
         }
         .map_err(|e| src.read_error(e))?,
+        // Jepsen's checkers returned above.
+        _ => None,
     };
     if let Some(w) = workload {
         return check_txn_file(args, &src, options, text, history, w, t0);
@@ -840,7 +866,10 @@ mod tests {
         fn no_input_makes_check_panic(
             (format, text) in history(),
             odd_ext in any::<bool>(),
-            checker in prop::sample::select(vec!["auto", "auto", "auto", "auto", "linearizable", "list-append", "rw-register"]),
+            checker in prop::sample::select(vec![
+                "auto", "auto", "auto", "auto", "linearizable", "list-append", "rw-register",
+                "set", "set-full", "counter", "bank", "long-fork", "unique-ids", "total-queue", "stats",
+            ]),
             model in prop::sample::select(vec!["auto", "auto", "auto", "auto", "register", "cas-register", "kv", "set", "fifo-queue"]),
             force in any::<bool>(),
         ) {
@@ -867,6 +896,9 @@ mod tests {
                 FileResult::Txn { analysis, .. } => {
                     prop_assert!(client_ops, "judged {:?} with no completion: {}", analysis.valid, text);
                     print_txn_verdict(true, &path, analysis, Duration::ZERO, Duration::ZERO);
+                }
+                FileResult::Jepsen { name, report, .. } => {
+                    jepsen::print(true, &path, name, report, Duration::ZERO, Duration::ZERO);
                 }
                 FileResult::BadInput(msg) => prop_assert!(!msg.is_empty()),
                 FileResult::Panicked(msg) => prop_assert!(false, "panicked: {}", msg),

@@ -63,16 +63,16 @@ pub fn check(history: &History) -> Report {
         by_f.entry(op.f.to_string()).or_default().add(op.kind);
     }
     all.valid = by_f.values().fold(Validity::Valid, |v, c| v.merge(c.valid));
-    let lines: Vec<String> = by_f
-        .iter()
-        .filter(|(_, c)| c.ok_count == 0)
-        .map(|(f, c)| {
-            format!(
-                "unknown: no {f} succeeded ({} failed, {} indeterminate)",
-                c.fail_count, c.info_count
-            )
-        })
-        .collect();
+    let mut lines = vec![format!(
+        "{} completions: {} ok, {} failed, {} indeterminate",
+        all.count, all.ok_count, all.fail_count, all.info_count
+    )];
+    lines.extend(by_f.iter().filter(|(_, c)| c.ok_count == 0).map(|(f, c)| {
+        format!(
+            "unknown: no {f} succeeded ({} failed, {} indeterminate)",
+            c.fail_count, c.info_count
+        )
+    }));
     let r = StatsResult { all, by_f };
     Report::new(r.all.valid, &r, lines)
 }

@@ -34,10 +34,7 @@ pub(super) fn prepare(args: &CheckArgs) -> Result<Option<Target>, Exit> {
             args.files.len()
         )));
     }
-    if matches!(
-        args.checker,
-        CheckerName::ListAppend | CheckerName::RwRegister
-    ) {
+    if !matches!(args.checker, CheckerName::Auto | CheckerName::Linearizable) {
         return Err(exit::bad_input(format!(
             "--witness {shown}: only the linearizable checker writes a witness"
         )));
@@ -88,6 +85,10 @@ pub(super) fn finish(
         FileResult::Txn { .. } => (
             None,
             "it is a transactional history (a witness proves a linearizable verdict)",
+        ),
+        FileResult::Jepsen { .. } => (
+            None,
+            "its checker is not the linearizable one (a witness proves a linearizable verdict)",
         ),
         FileResult::BadInput(_) => (None, "the history could not be checked"),
         FileResult::Panicked(_) => (None, "the check panicked"),
