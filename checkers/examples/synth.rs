@@ -11,7 +11,10 @@
 //! `max-writes-per-key`), 1% info txns. `kv OPS`: 1,000 keys, 10 processes, 1% info ops, unique written values
 //! per key. `pathological OPS`: one register, 30 processes, 30% info ops,
 //! values 0..5 (any read is explained by some indeterminate write, so the
-//! search space explodes).
+//! search space explodes). `set-full`, `counter`, `bank`, `queue`,
+//! `unique-ids`, `long-fork OPS`: correct simulated systems for Jepsen's
+//! checkers (`jepsen::sim`), 10 processes, 1% info ops (none for the queue);
+//! the set has 10 keys in use at a time, 100 adds each.
 
 use faultline_checkers::format::jsonl;
 use faultline_checkers::synth::{register_history, RegisterSpec};
@@ -46,6 +49,39 @@ fn main() {
         }
         return;
     }
+    let jepsen = match kind {
+        "set-full" => Some(faultline_checkers::jepsen::sim::Workload::Set),
+        "counter" => Some(faultline_checkers::jepsen::sim::Workload::Counter),
+        "bank" => Some(faultline_checkers::jepsen::sim::Workload::Bank),
+        "queue" => Some(faultline_checkers::jepsen::sim::Workload::Queue),
+        "unique-ids" => Some(faultline_checkers::jepsen::sim::Workload::UniqueIds),
+        "long-fork" => Some(faultline_checkers::jepsen::sim::Workload::LongFork),
+        _ => None,
+    };
+    if let Some(workload) = jepsen {
+        let spec = faultline_checkers::jepsen::sim::Spec {
+            ops,
+            processes: 10,
+            keys: if workload == faultline_checkers::jepsen::sim::Workload::Set {
+                10
+            } else {
+                0
+            },
+            per_key: 100,
+            info: if workload == faultline_checkers::jepsen::sim::Workload::Queue {
+                0.0
+            } else {
+                0.01
+            },
+            workload,
+        };
+        let h = faultline_checkers::jepsen::sim::history(&spec, 42);
+        if let Err(e) = jsonl::write(std::io::stdout().lock(), &h) {
+            eprintln!("synth: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let spec = match kind {
         "kv" => RegisterSpec {
             ops,
@@ -73,6 +109,9 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: synth kv|pathological|list-append|list-append-rc|list-append-si OPS");
+    eprintln!(
+        "usage: synth kv|pathological|list-append|list-append-rc|list-append-si|\
+         set-full|counter|bank|queue|unique-ids|long-fork OPS"
+    );
     std::process::exit(254)
 }

@@ -48,6 +48,15 @@ impl History {
         }
     }
 
+    /// A part of another history: the ops keep their `index` (their
+    /// position in the whole), so results point into the original file.
+    pub fn part(ops: Vec<Op>) -> History {
+        History {
+            ops,
+            lines: Vec::new(),
+        }
+    }
+
     /// Like [`History::new`], remembering the source line of each op so that
     /// errors can point into the file.
     pub fn with_lines(ops: Vec<Op>, lines: Vec<u32>) -> History {

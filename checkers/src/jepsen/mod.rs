@@ -13,6 +13,7 @@ pub mod counter;
 pub mod long_fork;
 pub mod set;
 pub mod set_full;
+pub mod sim;
 pub mod stats;
 pub mod total_queue;
 pub mod unique_ids;
@@ -76,8 +77,92 @@ impl Report {
     }
 }
 
-/// Runs the checker called `name` (one of [`NAMES`]).
+/// Runs the checker called `name` (one of [`NAMES`]). A history whose
+/// client ops carry a `key` is checked key by key, as Jepsen's
+/// `independent` checker does (except `stats`, which counts them all).
 pub fn check(name: &str, history: &History, opts: &Options) -> Result<Report, CheckError> {
+    let keyed = name != "stats"
+        && history
+            .ops()
+            .iter()
+            .any(|o| o.key.is_some() && o.process != Process::Nemesis);
+    if keyed {
+        independent(name, history, opts)
+    } else {
+        check_one(name, history, opts)
+    }
+}
+
+/// Results per key, for `independent`.
+#[derive(Debug, serde::Serialize)]
+struct Independent {
+    valid: Validity,
+    key_count: usize,
+    /// Keys whose history is invalid.
+    failures: Vec<Value>,
+    /// Keys whose verdict is unknown.
+    unknown: Vec<Value>,
+    /// The result of every key that is not valid.
+    results: serde_json::Map<String, Value>,
+}
+
+fn independent(name: &str, history: &History, opts: &Options) -> Result<Report, CheckError> {
+    let mut parts: Vec<(Value, Vec<Op>)> = Vec::new();
+    let mut slot: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for op in history.ops() {
+        if op.process == Process::Nemesis {
+            continue;
+        }
+        let key = op.key.clone().unwrap_or(Value::Null);
+        let s = *slot.entry(key.to_string()).or_insert_with(|| {
+            parts.push((key.clone(), Vec::new()));
+            parts.len() - 1
+        });
+        parts[s].1.push(op.clone());
+    }
+    let mut r = Independent {
+        valid: Validity::Valid,
+        key_count: parts.len(),
+        failures: Vec::new(),
+        unknown: Vec::new(),
+        results: serde_json::Map::new(),
+    };
+    let mut lines = Vec::new();
+    for (key, ops) in parts {
+        let part = History::part(ops);
+        // Errors name positions in the part; point them into the whole.
+        let rep = check_one(name, &part, opts).map_err(|mut e| {
+            let at = |i: usize| part.ops().get(i).map_or(i, |o| o.index as usize);
+            match &mut e {
+                CheckError::History(h) => h.index = at(h.index),
+                CheckError::Model(m) => m.index = at(m.index),
+            }
+            e
+        })?;
+        r.valid = r.valid.merge(rep.valid);
+        match rep.valid {
+            Validity::Valid => continue,
+            Validity::Invalid => r.failures.push(key.clone()),
+            Validity::Unknown => r.unknown.push(key.clone()),
+        }
+        if lines.len() < 12 {
+            lines.extend(rep.lines.iter().map(|l| format!("key {key}: {l}")));
+        }
+        r.results.insert(key.to_string(), rep.json);
+    }
+    lines.insert(
+        0,
+        format!(
+            "{} keys: {} invalid, {} unknown",
+            r.key_count,
+            r.failures.len(),
+            r.unknown.len()
+        ),
+    );
+    Ok(Report::new(r.valid, &r, lines))
+}
+
+fn check_one(name: &str, history: &History, opts: &Options) -> Result<Report, CheckError> {
     match name {
         "set" => set::check(history),
         "set-full" => set_full::check(history, opts),
