@@ -67,6 +67,10 @@ pub struct TestArgs {
     /// Time limit for the checkers, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 120.0, value_parser = parse_seconds)]
     pub check_time_limit: f64,
+    /// Validate the spec and print the plan (nodes, phases, fault schedule,
+    /// checkers) without touching anything; exit 0 or 254.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `faultline nemesis ...`

@@ -91,9 +91,10 @@ fn a_misbehaving_plugin_gives_info_ops_and_a_finished_test() {
     std::fs::create_dir_all(store()).unwrap();
     std::fs::write(
         &spec,
-        "name: bad-plugin\nnodes: local:2\ndb:\n  start:\n    command: sleep 100000\n\
-         client:\n  kind: exec\n  command: /usr/bin/python3 tests/data/bad_plugin.py\n  timeout: 500ms\n\
-         workload:\n  kind: register\n  mix: { read: 1 }\ngenerator:\n  concurrency: 4\n  time_limit: 5s\n  final_reads: false\n",
+        format!("name: bad-plugin\nnodes: local:2\ndb:\n  start:\n    command: sleep 100000\n\
+         client:\n  kind: exec\n  command: /usr/bin/python3 {}/tests/data/bad_plugin.py\n  timeout: 500ms\n\
+         workload:\n  kind: register\n  mix: {{ read: 1 }}\ngenerator:\n  concurrency: 4\n  time_limit: 5s\n  final_reads: false\n",
+         env!("CARGO_MANIFEST_DIR")),
     )
     .unwrap();
     let start = Instant::now();

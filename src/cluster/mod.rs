@@ -23,7 +23,7 @@ mod state;
 mod updown;
 
 pub use host::HostError;
-pub use layout::Layout;
+pub use layout::{Layout, MAX_NODES};
 pub use state::{NodeState, State};
 pub use updown::{down, status, up, NodeStatus};
 

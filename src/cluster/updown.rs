@@ -6,7 +6,7 @@
 //! exactly what `up` made, found by name even without a state file.
 
 use super::host::{self, io, run, succeeds, HostError};
-use super::layout::MAX_NODES;
+use super::MAX_NODES;
 use super::{Layout, NodeState, State, NODE_DATA_DIR};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;

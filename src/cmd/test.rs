@@ -5,44 +5,79 @@
 use super::remotes;
 use crate::cli::TestArgs;
 use crate::cluster::{self, State};
-use crate::control::Remote;
+use crate::control::{Node, Remote};
 use crate::exit::{bad_input, Exit};
 use crate::runner::{self, RunOptions};
-use crate::spec::{self, Concurrency, NodesPlan};
+use crate::spec::{self, NodesPlan, Overrides};
 use faultline_checkers::Validity;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Nodes the command line names (`--nodes`, `--nodes-file`, `--cluster`).
+struct Given {
+    nodes: Vec<Node>,
+    remotes: Vec<Arc<dyn Remote>>,
+    /// An existing local cluster (clock faults go through libfaketime).
+    local: bool,
+}
+
+/// The nodes the command line names, parsed and checked without touching
+/// them; `None` if it names none.
+fn given_nodes(args: &TestArgs) -> Result<Option<Given>, Exit> {
+    if let Some(list) = remotes::node_list(&args.remote)? {
+        return Ok(Some(Given {
+            nodes: list.nodes.clone(),
+            remotes: remotes::from_args(&args.remote)?.unwrap_or_default(),
+            local: false,
+        }));
+    }
+    let Some(name) = &args.cluster else {
+        return Ok(None);
+    };
+    let layout = cluster::Layout::new(name).map_err(bad_input)?;
+    let state = State::load(&layout)
+        .map_err(bad_input)?
+        .ok_or_else(|| bad_input(format!("cluster {name} is not up")))?;
+    Ok(Some(Given {
+        nodes: state.nodes.iter().map(|n| n.node()).collect(),
+        remotes: state.remotes(),
+        local: true,
+    }))
+}
+
+/// Spec errors, one per line, as one bad-input error.
+fn spec_errors(errs: Vec<spec::SpecError>) -> Exit {
+    bad_input(
+        errs.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
 /// Runs `faultline test`.
 pub fn run(args: &TestArgs) -> Result<i32, Exit> {
     let loaded = spec::load(&args.spec).map_err(bad_input)?;
-    let mut plan = loaded.validate().map_err(|errs| {
-        bad_input(
-            errs.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
-    if let Some(t) = args.time_limit {
-        plan.time_limit = Duration::from_secs_f64(t);
-    }
-    if let Some(c) = &args.concurrency {
-        plan.concurrency =
-            Concurrency::parse(c).map_err(|m| bad_input(format!("--concurrency: {m}")))?;
-    }
-    if let Some(r) = args.rate {
-        plan.rate = (r > 0.0).then_some(r);
-    }
-    if let Some(seed) = args.seed {
-        plan.seed = seed;
-    }
-    if let Some(n) = args.local {
-        plan.nodes = NodesPlan::Local(n);
-    }
     if args.test_count == 0 {
-        return Err(bad_input("--test-count must be at least 1"));
+        return Err(bad_input("--test-count: expected at least 1"));
+    }
+    let given = given_nodes(args)?;
+    let overrides = Overrides {
+        time_limit: args.time_limit,
+        concurrency: args.concurrency.clone(),
+        rate: args.rate,
+        seed: args.seed,
+        local: args.local,
+        nodes: given.as_ref().map(|g| g.nodes.clone()),
+    };
+    let plan = loaded.validate_with(&overrides).map_err(spec_errors)?;
+    if args.dry_run {
+        return super::dry_run::run(
+            &plan,
+            given.as_ref().map(|g| g.nodes.as_slice()),
+            given.as_ref().is_some_and(|g| g.local),
+        );
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -60,7 +95,13 @@ pub fn run(args: &TestArgs) -> Result<i32, Exit> {
         }
         let mut plan = plan.clone();
         plan.seed = plan.seed.wrapping_add(i as u64);
-        let v = rt.block_on(one_run(args, plan, &loaded.text, stop.clone()))?;
+        let v = rt.block_on(one_run(
+            args,
+            given.as_ref(),
+            plan,
+            &loaded.text,
+            stop.clone(),
+        ))?;
         verdict = verdict.merge(v);
         if v == Validity::Invalid {
             break;
@@ -102,30 +143,19 @@ impl Drop for LocalCluster {
 
 async fn one_run(
     args: &TestArgs,
+    given: Option<&Given>,
     plan: crate::spec::Plan,
     text: &str,
     stop: Arc<AtomicBool>,
 ) -> Result<Validity, Exit> {
     let mut local = false;
     let mut _guard = None;
-    let remotes: Vec<Arc<dyn Remote>> = if let Some(r) = remotes::from_args(&args.remote)? {
-        r
-    } else if let Some(name) = &args.cluster {
-        local = true;
-        let layout = cluster::Layout::new(name).map_err(bad_input)?;
-        State::load(&layout)
-            .map_err(bad_input)?
-            .ok_or_else(|| bad_input(format!("cluster {name} is not up")))?
-            .remotes()
+    let remotes: Vec<Arc<dyn Remote>> = if let Some(g) = given {
+        local = g.local;
+        g.remotes.clone()
     } else {
         match &plan.nodes {
-            NodesPlan::Hosts(hosts) => {
-                let a = crate::cli::NodeArgs {
-                    nodes: Some(hosts.join(",")),
-                    ..args.remote.clone()
-                };
-                remotes::from_args(&a)?.unwrap_or_default()
-            }
+            NodesPlan::Hosts(hosts) => remotes::from_nodes(hosts.clone(), &args.remote),
             NodesPlan::Local(n) => {
                 local = true;
                 let name = format!("ft{:04x}", std::process::id() % 0xffff);

@@ -218,6 +218,7 @@ mod tests {
             key_count: 3,
             txn_length: 4,
             max_writes_per_key: 4,
+            base_dir: ".".into(),
         }
     }
 

@@ -180,7 +180,7 @@ pub async fn run(
                 )),
                 recorder,
                 stop: opts.stop.clone(),
-                deadline: Instant::now() + plan.time_limit,
+                deadline: later(plan.time_limit),
                 ids: AtomicU64::new(0),
                 slots: AtomicU64::new(0),
                 log: log.clone(),
@@ -369,6 +369,7 @@ fn open_client(s: &Shared, w: usize, process: u64) -> Box<dyn Client> {
     }
     Box::new(ExecClient::open(
         &s.plan.client_command,
+        &s.plan.base_dir,
         &env,
         format!("plugin p{process} {}", node.name),
         s.log.clone(),
@@ -431,10 +432,13 @@ async fn worker(w: usize, s: Arc<Shared>) -> (usize, u64, Box<dyn Client>) {
         }
         if let Some(rate) = s.plan.rate {
             let slot = s.slots.fetch_add(1, Ordering::Relaxed);
-            let at = start + Duration::from_secs_f64(slot as f64 / rate);
-            if at >= s.deadline {
+            // An instant past what a clock can hold is past the deadline.
+            let at = Duration::try_from_secs_f64(slot as f64 / rate)
+                .ok()
+                .and_then(|d| start.checked_add(d));
+            let Some(at) = at.filter(|at| *at < s.deadline) else {
                 break;
-            }
+            };
             tokio::time::sleep_until(at.into()).await;
         }
         let op = s
@@ -499,9 +503,22 @@ fn record_nemesis(s: &Shared, f: &str, value: serde_json::Value, error: Option<S
     ));
 }
 
+/// The instant `d` from now, or the latest instant the clock can hold if
+/// that is beyond it: deadlines never overflow.
+pub(crate) fn later(d: Duration) -> Instant {
+    let now = Instant::now();
+    let mut d = d;
+    loop {
+        match now.checked_add(d) {
+            Some(t) => return t,
+            None => d /= 2,
+        }
+    }
+}
+
 /// Sleeps until `d` passes, the deadline comes, or Ctrl-C.
 async fn pause(s: &Shared, d: Duration) {
-    let until = (Instant::now() + d).min(s.deadline);
+    let until = later(d).min(s.deadline);
     while Instant::now() < until && !s.stop.load(Ordering::Relaxed) {
         tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
     }
@@ -518,7 +535,7 @@ async fn nemesis_loop(
     let interval = schedule.spec().interval;
     pause(s, schedule.spec().quiet).await;
     let mut first_error = None;
-    while !s.stop.load(Ordering::Relaxed) && Instant::now() + interval < s.deadline {
+    while !s.stop.load(Ordering::Relaxed) && later(interval) < s.deadline {
         let primaries = db.primaries().await;
         let fault = match schedule.next(&names, &primaries) {
             Ok(f) => f,
