@@ -225,7 +225,7 @@ impl Db {
                 .into_iter()
                 .map(|l| format!("tail -n 5 {} 2>/dev/null || true", quote(&l)))
                 .collect(),
-            Err(_) => return String::new(),
+            Err(e) => return format!("\n    (no log tail: {})", e.join("; ")),
         };
         match self.each("log", scripts, Duration::from_secs(5)).await {
             Ok(tails) => self
@@ -241,7 +241,7 @@ impl Db {
                     )
                 })
                 .collect(),
-            Err(_) => String::new(),
+            Err(e) => format!("\n    (no log tail: {})", e.join("; ")),
         }
     }
 
@@ -270,28 +270,61 @@ impl Db {
     }
 
     /// Names of the current primaries, from the `primaries` probe (empty if
-    /// there is none or it fails).
-    pub async fn primaries(&self) -> Vec<String> {
+    /// the spec has none); an error says why they could not be found.
+    pub async fn primaries(&self) -> Result<Vec<String>, String> {
         let Some(p) = &self.plan.db.primaries else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        let Ok(scripts) = self.render_all(p) else {
-            return Vec::new();
-        };
-        let Ok(outs) = self
-            .each("primaries", scripts, Duration::from_secs(5))
-            .await
-        else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = outs
+        let scripts = self.render_all(p).map_err(|e| e.join("; "))?;
+        // A node that is down (killed, cut off) cannot answer: the others do.
+        let jobs = self
+            .remotes
             .iter()
-            .flat_map(|o| o.split_whitespace().map(String::from))
+            .cloned()
+            .zip(
+                scripts
+                    .into_iter()
+                    .map(|s| Cmd::shell(s).sudo(true).timeout(Duration::from_secs(5))),
+            )
             .collect();
+        let results = on_all_each(jobs).await;
+        let mut names: Vec<String> = results
+            .iter()
+            .flatten()
+            .filter(|o| o.success())
+            .flat_map(|o| {
+                o.stdout_text()
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if names.is_empty()
+            && results
+                .iter()
+                .all(|r| !r.as_ref().is_ok_and(|o| o.success()))
+        {
+            return Err(format!(
+                "the primaries probe failed on every node: {}",
+                results
+                    .iter()
+                    .filter_map(|r| r.as_ref().err().map(ToString::to_string))
+                    .next()
+                    .unwrap_or_else(|| "non-zero exit".into())
+            ));
+        }
         names.sort();
         names.dedup();
-        names.retain(|n| self.remotes.iter().any(|r| &r.node().name == n));
-        names
+        let unknown: Vec<&String> = names
+            .iter()
+            .filter(|n| !self.remotes.iter().any(|r| &r.node().name == *n))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "the primaries probe printed {unknown:?}, which are not node names"
+            ));
+        }
+        Ok(names)
     }
 
     /// Copies every node's log files into `dir/nodes/NODE/`; returns what

@@ -142,13 +142,13 @@ pub async fn run(
             let kind = n
                 .shell()
                 .run(&remotes[0].node().name, &clock::detect_script(bin))
-                .await
-                .unwrap_or_default();
-            if kind == "go" || kind == "static" {
-                unsupported.push((
-                    FaultKind::Clock,
-                    format!("{bin} is a {kind} binary, which libfaketime cannot shift"),
-                ));
+                .await;
+            if let Some(why) = faketime_refusal(bin, kind.map_err(|e| e.to_string())) {
+                for k in [FaultKind::Clock, FaultKind::ClockStrobe] {
+                    if plan.nemesis.as_ref().is_some_and(|s| s.faults.contains(&k)) {
+                        unsupported.push((k, why.clone()));
+                    }
+                }
             }
         }
         if !unsupported.is_empty() {
@@ -227,14 +227,34 @@ pub async fn run(
     let lines = (1..=ops.len() as u32).collect();
     let history = History::with_lines(ops, lines);
     let results = results::check(&plan, &history, opts.check_limit);
-    let json = serde_json::to_string_pretty(&results.json).unwrap_or_default();
+    let json = serde_json::to_string_pretty(&results.json).map_err(|e| {
+        RunError::internal(format!("results.json could not be written as JSON: {e}"))
+    })?;
     std::fs::write(dir.join("results.json"), json)
-        .map_err(|e| RunError::internal(e.to_string()))?;
+        .map_err(|e| RunError::internal(format!("{}: {e}", dir.join("results.json").display())))?;
     Ok(Outcome {
         valid: results.valid,
         dir,
         summary: results.text,
     })
+}
+
+/// Why libfaketime cannot shift `bin`, given what the detection probe
+/// printed (or why it failed): a Go or static binary, or a probe that could
+/// not tell — never silently allowed.
+fn faketime_refusal(bin: &str, probe: Result<String, String>) -> Option<String> {
+    match probe.as_deref().map(str::trim) {
+        Ok("dynamic") => None,
+        Ok(kind @ ("go" | "static")) => Some(format!(
+            "{bin} is a {kind} binary, which libfaketime cannot shift"
+        )),
+        Ok(other) => Some(format!(
+            "could not tell whether {bin} is a Go or static binary (the probe printed {other:?})"
+        )),
+        Err(e) => Some(format!(
+            "could not tell whether {bin} is a Go or static binary: {e}"
+        )),
+    }
 }
 
 /// Runs the client's `setup` once before the workers start, retrying for
@@ -490,6 +510,13 @@ fn event(
     op
 }
 
+/// A line in the run's `faultline.log`.
+fn log_line(s: &Shared, line: &str) {
+    if let Ok(mut w) = s.log.lock() {
+        let _ = writeln!(w, "{line}");
+    }
+}
+
 fn record_nemesis(s: &Shared, f: &str, value: serde_json::Value, error: Option<String>) {
     let f: Arc<str> = Arc::from(f);
     s.recorder.record(event(
@@ -536,7 +563,16 @@ async fn nemesis_loop(
     pause(s, schedule.spec().quiet).await;
     let mut first_error = None;
     while !s.stop.load(Ordering::Relaxed) && later(interval) < s.deadline {
-        let primaries = db.primaries().await;
+        let primaries = match db.primaries().await {
+            Ok(p) => p,
+            Err(e) => {
+                log_line(
+                    s,
+                    &format!("warning: primaries unknown for this fault: {e}"),
+                );
+                Vec::new()
+            }
+        };
         let fault = match schedule.next(&names, &primaries) {
             Ok(f) => f,
             Err(e) => return Some(e),
@@ -582,4 +618,30 @@ async fn nemesis_loop(
         pause(s, interval).await;
     }
     first_error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_faults_are_refused_when_the_binary_cannot_be_told() {
+        assert_eq!(faketime_refusal("db", Ok("dynamic\n".into())), None);
+        assert!(faketime_refusal("etcd", Ok("go".into()))
+            .unwrap()
+            .contains("etcd is a go binary"));
+        assert!(faketime_refusal("db", Ok(String::new()))
+            .unwrap()
+            .contains("could not tell"));
+        assert!(faketime_refusal("db", Err("node n1: ssh: refused".into()))
+            .unwrap()
+            .contains("ssh: refused"));
+    }
+
+    #[test]
+    fn deadlines_never_overflow() {
+        let far = later(Duration::MAX);
+        assert!(far > Instant::now());
+        assert!(later(Duration::from_secs(1)) <= far);
+    }
 }
