@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{can_run, text};
+use common::{require_root, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -35,10 +35,9 @@ fn history(name: &str) -> Vec<serde_json::Value> {
 }
 
 #[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
 fn a_correct_service_is_valid() {
-    if !can_run() {
-        return;
-    }
+    require_root();
     let out = test_run(
         "workloads/register-demo.yaml",
         &["--time-limit", "12", "--local", "3"],
@@ -60,10 +59,9 @@ fn a_correct_service_is_valid() {
 }
 
 #[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
 fn stale_reads_are_found_and_named() {
-    if !can_run() {
-        return;
-    }
+    require_root();
     let out = test_run(
         "workloads/register-stale.yaml",
         &["--time-limit", "12", "--local", "3", "--seed", "1"],
@@ -83,10 +81,9 @@ fn stale_reads_are_found_and_named() {
 }
 
 #[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
 fn a_misbehaving_plugin_gives_info_ops_and_a_finished_test() {
-    if !can_run() {
-        return;
-    }
+    require_root();
     let spec = store().join("bad-plugin.yaml");
     std::fs::create_dir_all(store()).unwrap();
     std::fs::write(
@@ -147,10 +144,9 @@ fn a_misbehaving_plugin_gives_info_ops_and_a_finished_test() {
 }
 
 #[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
 fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() {
-    if !can_run() {
-        return;
-    }
+    require_root();
     let spawn = |store: &Path| {
         Command::new(env!("CARGO_BIN_EXE_faultline"))
             .args([
@@ -194,16 +190,22 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
     let path = wait_for_ops(&killed, 200);
     child.kill().unwrap();
     child.wait().unwrap();
+    // A correct service, cut short: what was recorded is valid (pending
+    // invocations count as indeterminate).
     let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(["check", path.to_str().unwrap()])
+        .args(["check", "--json", path.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(
-        matches!(out.status.code(), Some(0..=2)),
-        "{}",
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
         text(&out.stderr)
     );
-    assert!(text(&out.stdout).contains("valid"), "{}", text(&out.stdout));
+    let verdict: serde_json::Value = serde_json::from_str(text(&out.stdout).trim())
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+    assert_eq!(verdict["valid"], true, "{verdict}");
     let down = Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args(["cluster", "down", "--name", &cluster])
         .output()
@@ -244,10 +246,9 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
 }
 
 #[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
 fn a_transactional_workload_is_checked_by_elle() {
-    if !can_run() {
-        return;
-    }
+    require_root();
     let out = test_run(
         "workloads/append-demo.yaml",
         &["--time-limit", "8", "--local", "3"],
