@@ -153,6 +153,16 @@ pub enum ClusterCmd {
         /// Cluster name.
         #[arg(long, default_value = DEFAULT_CLUSTER)]
         name: String,
+        /// Remove every local cluster (those `cluster list` shows).
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+    },
+    /// List every local cluster: nodes up, who made it, whether its owner
+    /// (a `faultline test`) still runs.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Show each node: address, namespace, sshd, and the processes in it.
     Status {

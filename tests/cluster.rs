@@ -314,3 +314,134 @@ fn docker_backend_runs_or_says_why_not() {
         }
     }
 }
+
+#[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
+fn list_shows_owners_and_the_clusters_of_dead_controllers_are_removed() {
+    require_root();
+    // A cluster root of its own: `down --all` here must not reach the
+    // clusters of other tests (or people) on this machine.
+    // (Not under /tmp, which every node mounts a private one over.)
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-orphans-{}", std::process::id()));
+    let fl = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .env(faultline::cluster::ROOT_ENV, &root)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    struct Cleanup<'a>(&'a dyn Fn(&[&str]) -> std::process::Output);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            (self.0)(&["cluster", "down", "--all"]);
+        }
+    }
+    let _cleanup = Cleanup(&fl);
+    let store = root.join("store");
+    let store = store.to_str().unwrap();
+
+    let out = fl(&["cluster", "up", "--name", "tckeep", "--nodes", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // A `faultline test` killed mid-run leaves its cluster behind.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .env(faultline::cluster::ROOT_ENV, &root)
+        .args(["test", "workloads/register-demo.yaml", "--local", "1"])
+        .args(["--time-limit", "60", "--store", store])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let orphan = format!("ft{:04x}", child.id() % 0xffff);
+    let history = root.join("store/register-demo/latest/history.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_to_string(&history).map_or(0, |t| t.lines().count()) < 20 {
+        assert!(std::time::Instant::now() < deadline, "the test never ran");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = fl(&["cluster", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let find = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not listed: {list}"))
+    };
+    assert_eq!(find("tckeep")["made_by"], "cluster up");
+    assert_eq!(find("tckeep")["nodes_up"], 1);
+    assert_eq!(find(&orphan)["made_by"], "faultline test");
+    assert_eq!(find(&orphan)["owner_alive"], false, "{list}");
+    let out = fl(&["cluster", "list"]);
+    let table = text(&out.stdout);
+    assert!(
+        table.contains(&orphan) && table.contains("gone") && table.contains("kept until"),
+        "{table}"
+    );
+
+    // The next `faultline test` removes it first, and leaves `tckeep` alone.
+    let out = fl(&[
+        "test",
+        "workloads/register-demo.yaml",
+        "--local",
+        "1",
+        "--time-limit",
+        "3",
+        "--store",
+        store,
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "removed local cluster {orphan}, left behind by faultline test pid"
+        )),
+        "{err}"
+    );
+    let names: Vec<String> =
+        serde_json::from_slice::<serde_json::Value>(&fl(&["cluster", "list", "--json"]).stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect();
+    assert_eq!(names, ["tckeep"]);
+    let ns = text(
+        &Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(!ns.contains(&format!("{orphan}-")), "{ns}");
+
+    // `down --all` removes every cluster of this root.
+    let out = fl(&["cluster", "down", "--all"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("namespace tckeep-n1"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        text(&fl(&["cluster", "list"]).stdout).trim(),
+        "no local clusters"
+    );
+    let ns = text(
+        &Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(!ns.contains("tckeep-"), "{ns}");
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -131,6 +131,20 @@ struct LocalCluster {
 impl Drop for LocalCluster {
     fn drop(&mut self) {
         if self.keep {
+            // Kept on purpose: no longer this run's, so no later test takes
+            // it for debris.
+            let disowned = cluster::Layout::new(&self.name)
+                .and_then(|l| State::load(&l))
+                .and_then(|s| match s {
+                    Some(mut s) => {
+                        s.owner = None;
+                        s.save()
+                    }
+                    None => Ok(()),
+                });
+            if let Err(e) = disowned {
+                eprintln!("warning: cluster {}: {e}", self.name);
+            }
             eprintln!(
                 "leaving local cluster {} running (`faultline cluster down --name {}` removes it)",
                 self.name, self.name
@@ -160,12 +174,31 @@ async fn one_run(
                 local = true;
                 let name = format!("ft{:04x}", std::process::id() % 0xffff);
                 eprintln!("bringing up local cluster {name} ({n} nodes)");
-                let state = tokio::task::spawn_blocking({
+                let (orphans, state) = tokio::task::spawn_blocking({
                     let (name, n) = (name.clone(), *n);
-                    move || cluster::up(&name, n)
+                    // Clusters of controllers that died (SIGKILL, crash)
+                    // go first: they hold addresses, processes and memory.
+                    move || {
+                        (
+                            cluster::remove_orphans(),
+                            cluster::up(&name, n, cluster::Owner::current()),
+                        )
+                    }
                 })
                 .await
                 .map_err(|e| Exit::Internal(e.into()))?;
+                match orphans {
+                    Ok(removed) => {
+                        for (name, pid) in removed {
+                            eprintln!("removed local cluster {name}, left behind by faultline test pid {pid}, which is gone");
+                        }
+                    }
+                    // Without root, `up` says so below.
+                    Err(cluster::HostError::NotRoot) => {}
+                    Err(e) => {
+                        eprintln!("warning: could not remove the clusters of dead controllers: {e}")
+                    }
+                }
                 // Checks that fail before anything is made leave nothing to remove.
                 if let Err(
                     e @ (cluster::HostError::NotRoot
