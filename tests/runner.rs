@@ -273,3 +273,94 @@ fn a_transactional_workload_is_checked_by_elle() {
         .count();
     assert!(reads_filled > 100, "completions carry what was read");
 }
+
+#[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
+fn a_run_records_how_to_reproduce_it_and_replays_its_faults() {
+    require_root();
+    let store = store().join("replay");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .arg("test")
+            .args(args)
+            .args(["--store", store.to_str().unwrap()])
+            .current_dir("/")
+            .output()
+            .unwrap()
+    };
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/register-demo.yaml");
+    let out = run(&[
+        spec.to_str().unwrap(),
+        "--local",
+        "3",
+        "--time-limit",
+        "16",
+        "--seed",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let first = std::fs::canonicalize(store.join("register-demo/latest")).unwrap();
+    let record = |dir: &Path| -> serde_json::Value {
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
+                .unwrap();
+        r["run"].clone()
+    };
+    let r1 = record(&first);
+    assert_eq!(r1["faultline"]["version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        r1["faultline"]["commit"]
+            .as_str()
+            .is_some_and(|c| c.len() == 40),
+        "{r1}"
+    );
+    assert_eq!(r1["seed"], 5);
+    assert_eq!(r1["overrides"]["local"], 3);
+    assert_eq!(r1["overrides"]["time_limit"], 16.0);
+    assert_eq!(r1["spec"]["file"], spec.to_str().unwrap());
+    assert_eq!(r1["spec"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(r1["nodes"].as_array().unwrap().len(), 3);
+    assert!(r1["started"].as_str().unwrap() < r1["finished"].as_str().unwrap());
+    let schedule = r1["schedule"].as_array().unwrap();
+    assert!(!schedule.is_empty(), "{r1}");
+    assert!(schedule
+        .iter()
+        .all(|a| a["stop_ns"].as_i64() > a["start_ns"].as_i64()));
+    assert_eq!(
+        r1["replay"],
+        format!("faultline test --replay {}", first.display())
+    );
+
+    // The replay: same spec, overrides and seed, the recorded faults in order.
+    let out = run(&["--replay", first.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let second = std::fs::canonicalize(store.join("register-demo/latest")).unwrap();
+    assert_ne!(first, second);
+    let r2 = record(&second);
+    for k in ["seed", "overrides", "spec"] {
+        assert_eq!(r1[k], r2[k], "{k}");
+    }
+    let faults = |r: &serde_json::Value| -> Vec<(serde_json::Value, serde_json::Value)> {
+        r["schedule"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["kind"].clone(), a["value"].clone()))
+            .collect()
+    };
+    assert_eq!(faults(&r1), faults(&r2));
+    assert_eq!(
+        std::fs::read_to_string(first.join("test.yaml")).unwrap(),
+        std::fs::read_to_string(second.join("test.yaml")).unwrap()
+    );
+
+    // A changed test.yaml is refused, not replayed as something else.
+    std::fs::write(first.join("test.yaml"), "name: other\n").unwrap();
+    let out = run(&["--replay", first.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(out.status.code(), Some(254));
+    assert!(
+        text(&out.stderr).contains("SHA-256"),
+        "{}",
+        text(&out.stderr)
+    );
+}

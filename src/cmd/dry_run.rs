@@ -8,15 +8,21 @@
 use crate::control::Node;
 use crate::exit::{bad_input, Exit};
 use crate::spec::{ClientKind, KeyMode, NodesPlan, Plan, Values};
-use faultline_nemesis::{clock, FaultKind, Schedule};
+use faultline_nemesis::{clock, Fault, FaultKind, Schedule};
 use std::fmt::Write;
 use std::time::Duration;
 
 /// Most scheduled faults printed.
 const SHOWN: usize = 20;
 
-/// Prints the plan; exit 0, or 254 when a fault cannot work here.
-pub fn run(plan: &Plan, given: Option<&[Node]>, local: bool) -> Result<i32, Exit> {
+/// Prints the plan (with `replay`, the recorded faults instead of a drawn
+/// schedule); exit 0, or 254 when a fault cannot work here.
+pub fn run(
+    plan: &Plan,
+    given: Option<&[Node]>,
+    local: bool,
+    replay: Option<&[Fault]>,
+) -> Result<i32, Exit> {
     let nodes: Vec<Node> = match (given, &plan.nodes) {
         (Some(g), _) => g.to_vec(),
         (None, NodesPlan::Hosts(h)) => h.clone(),
@@ -39,7 +45,7 @@ pub fn run(plan: &Plan, given: Option<&[Node]>, local: bool) -> Result<i32, Exit
     }
     phases(plan, nodes.len(), &mut out);
     let local_plan = local || (given.is_none() && matches!(plan.nodes, NodesPlan::Local(_)));
-    let problems = schedule(plan, &nodes, local_plan, &mut out);
+    let problems = schedule(plan, &nodes, local_plan, replay, &mut out);
     let _ = writeln!(out, "checkers: {}", plan.checkers.join(", "));
     print!("{out}");
     if problems.is_empty() {
@@ -129,7 +135,13 @@ fn phases(plan: &Plan, n: usize, out: &mut String) {
 
 /// Prints the fault schedule the seed draws; returns the faults that
 /// cannot work here (probed locally for a local cluster).
-fn schedule(plan: &Plan, nodes: &[Node], local: bool, out: &mut String) -> Vec<String> {
+fn schedule(
+    plan: &Plan,
+    nodes: &[Node],
+    local: bool,
+    replay: Option<&[Fault]>,
+    out: &mut String,
+) -> Vec<String> {
     let Some(spec) = &plan.nemesis else {
         let _ = writeln!(out, "nemesis: none");
         return Vec::new();
@@ -156,14 +168,34 @@ fn schedule(plan: &Plan, nodes: &[Node], local: bool, out: &mut String) -> Vec<S
     };
     let names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
     let mut s = Schedule::new(spec.clone(), plan.seed);
-    let _ = writeln!(
-        out,
-        "fault schedule (seed {}; primaries are known only at run time, drawn here as other nodes): {count} fault(s)",
-        plan.seed
-    );
+    let mut recorded = replay.map(|r| r.iter());
+    let count = replay.map_or(count, |r| count.min(r.len() as u64));
+    match replay {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "fault schedule (replayed: {} recorded fault(s), in order): {count} fit",
+                r.len()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "fault schedule (seed {}; primaries are known only at run time, drawn here as other nodes): {count} fault(s)",
+                plan.seed
+            );
+        }
+    }
     for k in 0..count.min(SHOWN as u64) {
         let at = quiet + k as f64 * 2.0 * iv;
-        match s.next(&names, &[]) {
+        let next = match &mut recorded {
+            Some(it) => it
+                .next()
+                .cloned()
+                .ok_or_else(|| "no more recorded faults".to_string()),
+            None => s.next(&names, &[]),
+        };
+        match next {
             Ok(f) => {
                 let _ = writeln!(out, "  {at:>8.1}s  {} {}", f.start_f(), f.value());
             }

@@ -14,6 +14,7 @@ pub mod generator;
 pub mod postgres;
 mod progress;
 pub mod recorder;
+pub mod reproduce;
 pub mod results;
 pub mod store;
 pub mod template;
@@ -25,14 +26,14 @@ use db::Db;
 use faultline_checkers::{History, Op, OpType, Process, Validity};
 use faultline_nemesis::clock::{self, ClockMode};
 use faultline_nemesis::process::ProcessSpec;
-use faultline_nemesis::{FaultKind, Nemesis, Schedule, Setup, Shell};
+use faultline_nemesis::{Fault, FaultKind, Nemesis, Schedule, Setup, Shell};
 use generator::Generator;
 use recorder::Recorder;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How to run (beyond the plan).
 pub struct RunOptions {
@@ -48,6 +49,10 @@ pub struct RunOptions {
     pub stop: Arc<AtomicBool>,
     /// Time limit for the checkers.
     pub check_limit: Duration,
+    /// Spec, overrides and cluster, recorded in results.json.
+    pub inputs: reproduce::Inputs,
+    /// Faults to apply in this order instead of drawing them (a replay).
+    pub replay: Option<Vec<Fault>>,
 }
 
 /// What a run produced.
@@ -73,6 +78,8 @@ struct Shared {
     nodes: Vec<crate::control::Node>,
     workers: usize,
     fault: Mutex<Option<String>>,
+    /// Faults applied so far, for results.json.
+    applied: Mutex<Vec<reproduce::Applied>>,
 }
 
 /// A failed run: the message and the exit code it maps to.
@@ -105,6 +112,7 @@ pub async fn run(
     remotes: Vec<Arc<dyn Remote>>,
     opts: &RunOptions,
 ) -> Result<Outcome, RunError> {
+    let started = SystemTime::now();
     let dir = store::new_run(&opts.store, &plan.name)
         .map_err(|e| RunError::internal(format!("{}: {e}", opts.store.display())))?;
     std::fs::write(dir.join("test.yaml"), &opts.spec_text)
@@ -187,9 +195,10 @@ pub async fn run(
                 nodes: remotes.iter().map(|r| r.node().clone()).collect(),
                 plan: plan.clone(),
                 fault: Mutex::new(None),
+                applied: Mutex::new(Vec::new()),
             });
             match client_setup(&shared).await {
-                Ok(()) => Ok(main_phase(shared, &db, nemesis.as_ref()).await),
+                Ok(()) => Ok(main_phase(shared, &db, nemesis.as_ref(), opts.replay.clone()).await),
                 Err(e) => Err(RunError::bad(e)),
             }
         }
@@ -227,7 +236,29 @@ pub async fn run(
     let lines = (1..=ops.len() as u32).collect();
     let history = History::with_lines(ops, lines);
     let results = results::check(&plan, &history, opts.check_limit);
-    let json = serde_json::to_string_pretty(&results.json).map_err(|e| {
+    let record = reproduce::RunRecord {
+        faultline: reproduce::Build::current(),
+        seed: plan.seed,
+        inputs: opts.inputs.clone(),
+        nodes: shared.nodes.clone(),
+        started: store::rfc3339(started),
+        finished: store::rfc3339(SystemTime::now()),
+        schedule: std::mem::take(&mut *lock(&shared.applied)),
+        replay: format!(
+            "faultline test --replay {}",
+            std::fs::canonicalize(&dir)
+                .unwrap_or_else(|_| dir.clone())
+                .display()
+        ),
+    };
+    let mut json = results.json;
+    match serde_json::to_value(&record) {
+        Ok(r) => json["run"] = r,
+        Err(e) => note(&format!(
+            "warning: the run record could not be written: {e}"
+        )),
+    }
+    let json = serde_json::to_string_pretty(&json).map_err(|e| {
         RunError::internal(format!("results.json could not be written as JSON: {e}"))
     })?;
     std::fs::write(dir.join("results.json"), json)
@@ -315,6 +346,7 @@ async fn main_phase(
     shared: Arc<Shared>,
     db: &Arc<Db>,
     nemesis: Option<&Nemesis<crate::control::shell::RemoteShell>>,
+    replay: Option<Vec<Fault>>,
 ) -> (Arc<Shared>, Option<String>) {
     let progress = progress::start(shared.clone());
     let mut workers = tokio::task::JoinSet::new();
@@ -324,7 +356,11 @@ async fn main_phase(
     }
     let nemesis_err = match (nemesis, shared.plan.nemesis.clone()) {
         (Some(n), Some(spec)) => {
-            nemesis_loop(n, Schedule::new(spec, shared.plan.seed), db, &shared).await
+            let faults = match replay {
+                Some(f) => Faults::Replayed(f.into()),
+                None => Faults::Drawn(Schedule::new(spec.clone(), shared.plan.seed)),
+            };
+            nemesis_loop(n, faults, spec.interval, spec.quiet, db, &shared).await
         }
         _ => None,
     };
@@ -510,6 +546,11 @@ fn event(
     op
 }
 
+/// Locks a mutex, also after a panic elsewhere poisoned it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A line in the run's `faultline.log`.
 fn log_line(s: &Shared, line: &str) {
     if let Ok(mut w) = s.log.lock() {
@@ -551,31 +592,50 @@ async fn pause(s: &Shared, d: Duration) {
     }
 }
 
+/// Where faults come from: drawn from the schedule, or a run's recorded
+/// faults replayed in order.
+enum Faults {
+    Drawn(Schedule),
+    Replayed(std::collections::VecDeque<Fault>),
+}
+
 /// Starts and stops faults on the schedule until the deadline.
 async fn nemesis_loop(
     n: &Nemesis<crate::control::shell::RemoteShell>,
-    mut schedule: Schedule,
+    mut faults: Faults,
+    interval: Duration,
+    quiet: Duration,
     db: &Db,
     s: &Shared,
 ) -> Option<String> {
     let names: Vec<String> = s.nodes.iter().map(|n| n.name.clone()).collect();
-    let interval = schedule.spec().interval;
-    pause(s, schedule.spec().quiet).await;
+    pause(s, quiet).await;
     let mut first_error = None;
     while !s.stop.load(Ordering::Relaxed) && later(interval) < s.deadline {
-        let primaries = match db.primaries().await {
-            Ok(p) => p,
-            Err(e) => {
-                log_line(
-                    s,
-                    &format!("warning: primaries unknown for this fault: {e}"),
-                );
-                Vec::new()
+        let fault = match &mut faults {
+            Faults::Drawn(schedule) => {
+                let primaries = match db.primaries().await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        log_line(
+                            s,
+                            &format!("warning: primaries unknown for this fault: {e}"),
+                        );
+                        Vec::new()
+                    }
+                };
+                match schedule.next(&names, &primaries) {
+                    Ok(f) => f,
+                    Err(e) => return Some(e),
+                }
             }
-        };
-        let fault = match schedule.next(&names, &primaries) {
-            Ok(f) => f,
-            Err(e) => return Some(e),
+            Faults::Replayed(list) => match list.pop_front() {
+                Some(f) => f,
+                None => {
+                    log_line(s, "the replayed schedule has no more faults");
+                    break;
+                }
+            },
         };
         let start_f: Arc<str> = Arc::from(fault.start_f());
         s.recorder.record(event(
@@ -589,13 +649,25 @@ async fn nemesis_loop(
         ));
         *s.fault.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(format!("{} {}", fault.kind().name(), fault.value()));
-        match n.start(&fault).await {
-            Ok(_) => record_nemesis(s, &start_f, fault.value(), None),
+        let start_ns = s.recorder.now();
+        let start_error = match n.start(&fault).await {
+            Ok(_) => {
+                record_nemesis(s, &start_f, fault.value(), None);
+                None
+            }
             Err(e) => {
                 record_nemesis(s, &start_f, fault.value(), Some(e.to_string()));
                 first_error.get_or_insert(e.to_string());
+                Some(e.to_string())
             }
-        }
+        };
+        lock(&s.applied).push(reproduce::Applied {
+            kind: fault.kind().name().to_string(),
+            value: fault.value(),
+            start_ns,
+            stop_ns: None,
+            error: start_error,
+        });
         pause(s, interval).await;
         let stop_f: Arc<str> = Arc::from(fault.stop_f());
         s.recorder.record(event(
@@ -607,11 +679,21 @@ async fn nemesis_loop(
             None,
             None,
         ));
-        match n.stop(&fault).await {
-            Ok(_) => record_nemesis(s, &stop_f, fault.value(), None),
+        let stop_error = match n.stop(&fault).await {
+            Ok(_) => {
+                record_nemesis(s, &stop_f, fault.value(), None);
+                None
+            }
             Err(e) => {
                 record_nemesis(s, &stop_f, fault.value(), Some(e.to_string()));
                 first_error.get_or_insert(e.to_string());
+                Some(e.to_string())
+            }
+        };
+        if let Some(a) = lock(&s.applied).last_mut() {
+            a.stop_ns = Some(s.recorder.now());
+            if let Some(e) = stop_error {
+                a.error.get_or_insert(e);
             }
         }
         *s.fault.lock().unwrap_or_else(|e| e.into_inner()) = None;

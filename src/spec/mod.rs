@@ -358,16 +358,15 @@ pub struct Loaded {
     pub text: String,
     /// Parsed.
     pub spec: Spec,
+    /// The directory relative paths in the spec resolve against: the
+    /// file's own (or, for a replay, the original spec's).
+    pub base: PathBuf,
 }
 
 impl Loaded {
-    /// The spec file's directory, against which relative paths in the spec
-    /// resolve (`.` for a bare file name).
+    /// The directory against which relative paths in the spec resolve.
     pub fn base_dir(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
+        self.base.clone()
     }
 
     /// An error about `key` (a dotted path like `generator.rate`), placed at
@@ -387,11 +386,22 @@ impl Loaded {
 pub fn load(path: &Path) -> Result<Loaded, SpecError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| SpecError::at(path, 0, 0, format!("cannot read: {e}")))?;
+    let base = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    from_text(path, text, base)
+}
+
+/// Parses spec `text` read from `path`, whose relative paths resolve
+/// against `base`.
+pub fn from_text(path: &Path, text: String, base: PathBuf) -> Result<Loaded, SpecError> {
     let spec = parse(path, &text)?;
     Ok(Loaded {
         path: path.into(),
         text,
         spec,
+        base,
     })
 }
 

@@ -19,20 +19,26 @@ const MAX_WEIGHT: u32 = 1_000_000;
 /// Command-line values that replace spec fields (`faultline test --rate`
 /// and friends). They are validated exactly like the fields they replace,
 /// and their errors name the flag.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Overrides {
     /// `--time-limit`, seconds.
+    #[serde(default)]
     pub time_limit: Option<f64>,
     /// `--concurrency`: `10` or `2n`.
+    #[serde(default)]
     pub concurrency: Option<String>,
     /// `--rate`: ops per second, 0 for unlimited.
+    #[serde(default)]
     pub rate: Option<f64>,
     /// `--seed`.
+    #[serde(default)]
     pub seed: Option<u64>,
     /// `--local N`.
+    #[serde(default)]
     pub local: Option<usize>,
     /// The nodes `--nodes`, `--nodes-file` or `--cluster` name: templates
     /// are rendered for them at validation time.
+    #[serde(default)]
     pub nodes: Option<Vec<Node>>,
 }
 
