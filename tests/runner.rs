@@ -364,3 +364,32 @@ fn a_run_records_how_to_reproduce_it_and_replays_its_faults() {
         text(&out.stderr)
     );
 }
+
+#[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
+fn a_closed_stderr_does_not_kill_the_run_or_leave_its_cluster() {
+    require_root();
+    let store = store().join("closed-stderr");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["test", "workloads/register-demo.yaml", "--local", "1"])
+        .args(["--time-limit", "4", "--store", store.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cluster = format!("ft{:04x}", child.id() % 0xffff);
+    // Whoever read stderr went away (`faultline test ... 2>&1 | head -1`).
+    drop(child.stderr.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("verdict: valid"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        !Path::new(&format!("/var/lib/faultline/clusters/{cluster}")).exists(),
+        "cluster {cluster} left behind"
+    );
+}

@@ -179,7 +179,7 @@ pub fn run(args: &TestArgs) -> Result<i32, Exit> {
             break;
         }
         if args.test_count > 1 {
-            eprintln!("== run {} of {}", i + 1, args.test_count);
+            crate::say!("== run {} of {}", i + 1, args.test_count);
         }
         let mut plan = plan.clone();
         plan.seed = plan.seed.wrapping_add(i as u64);
@@ -209,10 +209,10 @@ struct Run<'a> {
 /// First Ctrl-C: stop issuing ops, heal, tear down, check. Second: abort.
 async fn ctrl_c(stop: Arc<AtomicBool>) {
     if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("\ninterrupted: stopping ops, healing, tearing down and checking what was recorded (Ctrl-C again aborts)");
+        crate::say!("\ninterrupted: stopping ops, healing, tearing down and checking what was recorded (Ctrl-C again aborts)");
         stop.store(true, Ordering::Relaxed);
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("aborted");
+            crate::say!("aborted");
             std::process::exit(crate::exit::INTERNAL);
         }
     }
@@ -239,14 +239,15 @@ impl Drop for LocalCluster {
                     None => Ok(()),
                 });
             if let Err(e) = disowned {
-                eprintln!("warning: cluster {}: {e}", self.name);
+                crate::say!("warning: cluster {}: {e}", self.name);
             }
-            eprintln!(
+            crate::say!(
                 "leaving local cluster {} running (`faultline cluster down --name {}` removes it)",
-                self.name, self.name
+                self.name,
+                self.name
             );
         } else if let Err(e) = cluster::down(&self.name) {
-            eprintln!("warning: could not remove local cluster {}: {e}", self.name);
+            crate::say!("warning: could not remove local cluster {}: {e}", self.name);
         }
     }
 }
@@ -268,7 +269,7 @@ async fn one_run(
             NodesPlan::Local(n) => {
                 local = true;
                 let name = format!("ft{:04x}", std::process::id() % 0xffff);
-                eprintln!("bringing up local cluster {name} ({n} nodes)");
+                crate::say!("bringing up local cluster {name} ({n} nodes)");
                 let (orphans, state) = tokio::task::spawn_blocking({
                     let (name, n) = (name.clone(), *n);
                     // Clusters of controllers that died (SIGKILL, crash)
@@ -285,13 +286,15 @@ async fn one_run(
                 match orphans {
                     Ok(removed) => {
                         for (name, pid) in removed {
-                            eprintln!("removed local cluster {name}, left behind by faultline test pid {pid}, which is gone");
+                            crate::say!("removed local cluster {name}, left behind by faultline test pid {pid}, which is gone");
                         }
                     }
                     // Without root, `up` says so below.
                     Err(cluster::HostError::NotRoot) => {}
                     Err(e) => {
-                        eprintln!("warning: could not remove the clusters of dead controllers: {e}")
+                        crate::say!(
+                            "warning: could not remove the clusters of dead controllers: {e}"
+                        )
                     }
                 }
                 // Checks that fail before anything is made leave nothing to remove.
@@ -332,8 +335,12 @@ async fn one_run(
                 Exit::Internal(anyhow::anyhow!(e.message))
             }
         })?;
-    println!("{}", outcome.summary.trim_end());
-    println!(
+    // A closed stdout loses the summary, not the run (results.json has it).
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", outcome.summary.trim_end());
+    let _ = writeln!(
+        out,
         "verdict: {}  (store: {})",
         outcome.valid,
         outcome.dir.display()

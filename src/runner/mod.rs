@@ -17,6 +17,7 @@ pub mod recorder;
 pub mod reproduce;
 pub mod results;
 pub mod store;
+pub mod teardown;
 pub mod template;
 
 use crate::control::Remote;
@@ -123,7 +124,7 @@ pub async fn run(
     let recorder = Recorder::create(&dir.join("history.jsonl"))
         .map_err(|e| RunError::internal(e.to_string()))?;
     let note = |m: &str| {
-        eprintln!("{m}");
+        crate::say!("{m}");
         if let Ok(mut w) = log.lock() {
             let _ = writeln!(w, "{m}");
         }
@@ -143,7 +144,7 @@ pub async fn run(
     let faketime =
         (opts.local && clock_faults).then(|| format!("{}/faultline-faketime", plan.data_dir));
     let db = Arc::new(Db::new(plan.clone(), remotes.clone(), faketime.clone()));
-    let nemesis = build_nemesis(&plan, &db, &remotes, faketime, opts.local)?;
+    let nemesis = build_nemesis(&plan, &db, &remotes, faketime, opts.local)?.map(Arc::new);
     if let (Some(n), Some(spec)) = (&nemesis, &plan.nemesis) {
         let mut unsupported = n.probe(&spec.faults).await;
         if let (true, Some(bin)) = (clock_faults, &plan.db.binary) {
@@ -171,55 +172,55 @@ pub async fn run(
         }
     }
 
+    // From here on, faults and the DB are put right on every path.
+    let guard = teardown::Teardown::new(nemesis.clone(), db.clone(), opts.leave_db_running);
     note("setting up the DB on every node");
-    let setup = db.setup().await;
-    let result = match setup {
-        Err(errs) => Err(RunError::bad(format!(
-            "DB setup failed:\n  {}",
-            errs.join("\n  ")
-        ))),
-        Ok(()) => {
+    // In a task of its own, so that a panic in it is an error here and the
+    // teardown below still runs in order (the guard covers the rest).
+    let work = tokio::spawn({
+        let (plan, db, nemesis) = (plan.clone(), db.clone(), nemesis.clone());
+        let (stop, log, replay) = (opts.stop.clone(), log.clone(), opts.replay.clone());
+        async move {
+            db.setup().await.map_err(|errs| {
+                RunError::bad(format!("DB setup failed:\n  {}", errs.join("\n  ")))
+            })?;
+            let workers = plan.concurrency.workers(remotes.len());
             let shared = Arc::new(Shared {
-                workers: plan.concurrency.workers(remotes.len()),
-                generator: Mutex::new(Generator::new(
-                    &plan,
-                    plan.concurrency.workers(remotes.len()),
-                    remotes.len(),
-                )),
+                workers,
+                generator: Mutex::new(Generator::new(&plan, workers, remotes.len())),
                 recorder,
-                stop: opts.stop.clone(),
+                stop,
                 deadline: later(plan.time_limit),
                 ids: AtomicU64::new(0),
                 slots: AtomicU64::new(0),
-                log: log.clone(),
+                log,
                 nodes: remotes.iter().map(|r| r.node().clone()).collect(),
                 plan: plan.clone(),
                 fault: Mutex::new(None),
                 applied: Mutex::new(Vec::new()),
             });
-            match client_setup(&shared).await {
-                Ok(()) => Ok(main_phase(shared, &db, nemesis.as_ref(), opts.replay.clone()).await),
-                Err(e) => Err(RunError::bad(e)),
-            }
+            client_setup(&shared).await.map_err(RunError::bad)?;
+            Ok(main_phase(shared, &db, nemesis.as_deref(), replay).await)
         }
-    };
-    // Teardown, on every path.
-    if let Some(n) = &nemesis {
-        match n.teardown().await {
-            Ok(repaired) if !repaired.is_empty() => {
-                note(&format!("healed: {}", repaired.join("; ")))
-            }
-            Ok(_) => {}
-            Err(e) => note(&format!("warning: heal failed: {e}")),
-        }
+    });
+    let result = work.await.unwrap_or_else(|e| {
+        let why = if e.is_panic() {
+            crate::exit::payload_message(&*e.into_panic())
+        } else {
+            e.to_string()
+        };
+        Err(RunError::internal(format!(
+            "the run failed ({why}); history.jsonl has what was recorded (faultline check reads it)"
+        )))
+    });
+    for l in guard.heal().await {
+        note(&l);
     }
     for e in db.pull_logs(&dir).await {
         note(&format!("warning: could not copy a log: {e}"));
     }
-    if !opts.leave_db_running {
-        if let Err(errs) = db.teardown().await {
-            note(&format!("warning: DB teardown: {}", errs.join("; ")));
-        }
+    for l in guard.finish().await {
+        note(&l);
     }
     let (shared, main_err) = match result {
         Err(e) => return Err(e),
@@ -235,7 +236,10 @@ pub async fn run(
     // Line numbers of history.jsonl, so explanations point into the file.
     let lines = (1..=ops.len() as u32).collect();
     let history = History::with_lines(ops, lines);
-    let results = results::check(&plan, &history, opts.check_limit);
+    let results = {
+        let (plan, limit) = (plan.clone(), opts.check_limit);
+        check_off_runtime(move || results::check(&plan, &history, limit), &opts.stop).await
+    };
     let record = reproduce::RunRecord {
         faultline: reproduce::Build::current(),
         seed: plan.seed,
@@ -268,6 +272,45 @@ pub async fn run(
         dir,
         summary: results.text,
     })
+}
+
+/// Runs the checkers (`check`) on a blocking thread, off the async
+/// runtime. A checker that panics makes the verdict unknown with the
+/// reason; a Ctrl-C that arrives while they run (`stop` set during checking)
+/// stops waiting for them: the verdict is unknown, "interrupted". (The
+/// checkers take a time limit but no cancel flag, so an abandoned search
+/// ends with its time limit or with the process.)
+async fn check_off_runtime(
+    check: impl FnOnce() -> results::Results + Send + 'static,
+    stop: &Arc<AtomicBool>,
+) -> results::Results {
+    let stopped_before = stop.load(Ordering::Relaxed);
+    let task = tokio::task::spawn_blocking(move || {
+        let _quiet = crate::exit::quiet_panics();
+        check()
+    });
+    let stop = stop.clone();
+    let interrupted = async move {
+        while stopped_before || !stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let unknown = |why: String| results::Results {
+        valid: Validity::Unknown,
+        json: serde_json::json!({"valid": "unknown", "error": why}),
+        text: format!("checkers: unknown ({why})\n"),
+    };
+    tokio::select! {
+        done = task => match done {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => unknown(format!(
+                "a checker panicked: {} (a bug; please report it)",
+                crate::exit::payload_message(&*e.into_panic())
+            )),
+            Err(e) => unknown(format!("the checkers did not finish: {e}")),
+        },
+        () = interrupted => unknown("interrupted by Ctrl-C while checking".into()),
+    }
 }
 
 /// Why libfaketime cannot shift `bin`, given what the detection probe
@@ -718,6 +761,56 @@ mod tests {
         assert!(faketime_refusal("db", Err("node n1: ssh: refused".into()))
             .unwrap()
             .contains("ssh: refused"));
+    }
+
+    fn valid() -> results::Results {
+        results::Results {
+            valid: Validity::Valid,
+            json: serde_json::json!({"valid": true}),
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn checkers_run_off_the_runtime_and_panics_or_ctrl_c_make_unknown() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        rt.block_on(async {
+            assert_eq!(check_off_runtime(valid, &stop).await.valid, Validity::Valid);
+            let r = check_off_runtime(|| panic!("checker bug"), &stop).await;
+            assert_eq!(r.valid, Validity::Unknown);
+            assert!(
+                r.text.contains("a checker panicked: checker bug"),
+                "{}",
+                r.text
+            );
+            // The runtime's one worker stays free while a checker computes,
+            // and a Ctrl-C during checking ends the wait.
+            let flip = {
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    stop.store(true, Ordering::Relaxed);
+                })
+            };
+            let slow = || {
+                std::thread::sleep(Duration::from_secs(3));
+                valid()
+            };
+            let t = Instant::now();
+            let r = check_off_runtime(slow, &stop).await;
+            assert_eq!(r.valid, Validity::Unknown);
+            assert!(r.json["error"].as_str().unwrap().contains("interrupted"));
+            assert!(t.elapsed() < Duration::from_secs(2));
+            flip.await.unwrap();
+            // A Ctrl-C before checking (stop ops, check what was recorded)
+            // does not cancel the check.
+            assert_eq!(check_off_runtime(valid, &stop).await.valid, Validity::Valid);
+        });
     }
 
     #[test]
