@@ -324,6 +324,11 @@ fn hostile_node_lists_are_refused() {
         );
     }
     assert_error(
+        "targets.yaml",
+        &format!("{GOOD}nemesis:\n  faults: [kill]\n  targets: [\"n1,n9\"]\n  grudges: [\"isolate:n7\"]\n"),
+        &["nemesis.targets", "no node \"n9\"", "nemesis.grudges", "no node \"n7\""],
+    );
+    assert_error(
         "name-dots.yaml",
         &with("name: t\n", "name: ..\n"),
         &["name-dots.yaml:1:1:", "name"],

@@ -488,6 +488,13 @@ impl Loaded {
             (None, None) => None,
         };
         let nemesis = self.nemesis(&mut p);
+        if let Some(spec) = &nemesis {
+            let names: Vec<String> = sample_nodes(&nodes, o)
+                .into_iter()
+                .map(|n| n.name)
+                .collect();
+            check_fault_nodes(spec, &names, &mut p);
+        }
         let (checkers, consistency_models) = self.checkers(workload, keys, &mut p);
         let ops_per_key = match g.ops_per_key {
             None => 200,
@@ -910,6 +917,29 @@ impl Loaded {
             );
         }
         (checkers, consistency_models)
+    }
+}
+
+/// Node names in `nemesis.targets` and `isolate:NODE` grudges must be nodes
+/// of the test (local nodes are `n1`..`nN`).
+fn check_fault_nodes(spec: &ScheduleSpec, names: &[String], p: &mut Problems) {
+    let unknown = |n: &String| {
+        (!names.contains(n))
+            .then(|| format!("no node {n:?} in this test; nodes are {}", names.join(", ")))
+    };
+    for t in &spec.targets {
+        if let Target::Named(list) = t {
+            if let Some(m) = list.iter().find_map(unknown) {
+                p.key("nemesis.targets", m);
+            }
+        }
+    }
+    for g in &spec.grudges {
+        if let GrudgeSpec::Isolate(Some(n)) = g {
+            if let Some(m) = unknown(n) {
+                p.key("nemesis.grudges", m);
+            }
+        }
     }
 }
 
