@@ -342,6 +342,7 @@ fn list_shows_owners_and_the_clusters_of_dead_controllers_are_removed() {
     let store = root.join("store");
     let store = store.to_str().unwrap();
 
+    std::fs::create_dir_all(&root).unwrap();
     let out = fl(&["cluster", "up", "--name", "tckeep", "--nodes", "1"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
@@ -352,14 +353,18 @@ fn list_shows_owners_and_the_clusters_of_dead_controllers_are_removed() {
         .args(["--time-limit", "60", "--store", store])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(root.join("killed.err")).unwrap())
         .spawn()
         .unwrap();
     let orphan = format!("ft{:04x}", child.id() % 0xffff);
     let history = root.join("store/register-demo/latest/history.jsonl");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     while std::fs::read_to_string(&history).map_or(0, |t| t.lines().count()) < 20 {
-        assert!(std::time::Instant::now() < deadline, "the test never ran");
+        assert!(
+            std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none(),
+            "the test never ran: {}",
+            std::fs::read_to_string(root.join("killed.err")).unwrap_or_default()
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     child.kill().unwrap();
