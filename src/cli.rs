@@ -30,11 +30,12 @@ pub enum Command {
 /// Arguments of `faultline test`.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Exit status: 0 valid, 1 invalid, 2 unknown, 254 bad spec or unreachable nodes, 255 internal error.\n\nExample:\n  faultline test workloads/register-demo.yaml --local 3 --time-limit 20"
+    after_help = "Exit status: 0 valid, 1 invalid, 2 unknown, 254 bad spec or unreachable nodes, 255 internal error.\n\nExamples:\n  faultline test workloads/register-demo.yaml --local 3 --time-limit 20\n  faultline test workloads/register-demo.yaml --dry-run\n  faultline test --replay store/register-demo/latest"
 )]
 pub struct TestArgs {
     /// The test spec (YAML).
-    pub spec: PathBuf,
+    #[arg(required_unless_present = "replay", conflicts_with = "replay")]
+    pub spec: Option<PathBuf>,
     /// Run on a fresh local namespace cluster of N nodes (needs root).
     #[arg(long, value_name = "N", conflicts_with_all = ["nodes", "nodes_file"])]
     pub local: Option<usize>,
@@ -53,10 +54,10 @@ pub struct TestArgs {
     #[arg(long)]
     pub rate: Option<f64>,
     /// Run the test K times; stop at the first invalid run.
-    #[arg(long, value_name = "K", default_value_t = 1)]
+    #[arg(long, value_name = "K", default_value_t = 1, conflicts_with = "replay")]
     pub test_count: usize,
     /// Seed for the generator and the nemesis (overrides generator.seed).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "replay")]
     pub seed: Option<u64>,
     /// Leave the DB (and a local cluster made for the test) running.
     #[arg(long)]
@@ -67,6 +68,15 @@ pub struct TestArgs {
     /// Time limit for the checkers, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 120.0, value_parser = parse_seconds)]
     pub check_time_limit: f64,
+    /// Validate the spec and print the plan (nodes, phases, fault schedule,
+    /// checkers) without touching anything; exit 0 or 254.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Re-run a recorded run (store/NAME/TIMESTAMP): the same spec text,
+    /// overrides and seed, and its recorded faults in order. Flags given
+    /// with it replace the recorded ones.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub replay: Option<PathBuf>,
 }
 
 /// `faultline nemesis ...`
@@ -149,6 +159,16 @@ pub enum ClusterCmd {
         /// Cluster name.
         #[arg(long, default_value = DEFAULT_CLUSTER)]
         name: String,
+        /// Remove every local cluster (those `cluster list` shows).
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+    },
+    /// List every local cluster: nodes up, who made it, whether its owner
+    /// (a `faultline test`) still runs.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Show each node: address, namespace, sshd, and the processes in it.
     Status {

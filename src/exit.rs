@@ -10,6 +10,17 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// `eprintln!` that never panics: a closed or full stderr (a pipe whose
+/// reader went away) must not turn a message into a panic mid-test, with
+/// nodes still faulted.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Bad arguments or bad input (Jepsen's convention).
 pub const BAD_INPUT: i32 = 254;
 /// A bug or an environment failure in faultline itself.
@@ -50,7 +61,7 @@ pub fn install_panic_hook() {
         let text = format!("{}{at}", payload_message(info.payload()));
         let print = !QUIET.load(Ordering::Relaxed);
         if print {
-            eprintln!("faultline: panicked: {text}");
+            crate::say!("faultline: panicked: {text}");
         }
         LAST_PANIC.with(|l| *l.borrow_mut() = Some((text, print)));
     }));

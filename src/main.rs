@@ -22,19 +22,19 @@ fn main() {
     let code = match catch_unwind(AssertUnwindSafe(|| cmd::run(args))) {
         Ok(Ok(code)) => code,
         Ok(Err(Exit::BadInput(e))) => {
-            eprintln!("error: {e:#}");
+            faultline::say!("error: {e:#}");
             exit::BAD_INPUT
         }
         Ok(Err(Exit::Internal(e))) => {
-            eprintln!("internal error: {e:#}");
+            faultline::say!("internal error: {e:#}");
             exit::INTERNAL
         }
         Err(payload) => {
             let (msg, printed) = exit::caught_panic(&*payload);
             if !printed {
-                eprintln!("faultline: panicked: {msg}");
+                faultline::say!("faultline: panicked: {msg}");
             }
-            eprintln!("internal error: faultline panicked (a bug; please report it)");
+            faultline::say!("internal error: faultline panicked (a bug; please report it)");
             exit::INTERNAL
         }
     };

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{can_run, faultline, iptables_rules, text, Cluster};
+use common::{faultline, iptables_rules, require_root, text, Cluster};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -40,10 +40,9 @@ fn connects(c: &Cluster, from: &str, to: &str) -> bool {
 }
 
 #[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
 fn partitions_cut_and_heal_and_leave_host_iptables_alone() {
-    if !can_run() {
-        return;
-    }
+    require_root();
     let before = iptables_rules();
     let c = Cluster::up("tnpart", 5);
     let out = nemesis(
@@ -86,10 +85,9 @@ fn partitions_cut_and_heal_and_leave_host_iptables_alone() {
 }
 
 #[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
 fn packet_loss_drops_about_half() {
-    if !can_run() {
-        return;
-    }
+    require_root();
     let c = Cluster::up("tnloss", 2);
     nemesis(
         "tnloss",
@@ -129,10 +127,9 @@ fn state_of(name: &str, node: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
 fn kill_pause_and_restart_act_on_the_real_process() {
-    if !can_run() {
-        return;
-    }
+    require_root();
     let _c = Cluster::up("tnproc", 2);
     on("tnproc", "n1", START);
     std::thread::sleep(Duration::from_millis(100));
@@ -173,10 +170,9 @@ fn kill_pause_and_restart_act_on_the_real_process() {
 }
 
 #[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
 fn clock_bump_moves_only_the_faketime_clock_of_one_node() {
-    if !can_run() {
-        return;
-    }
+    require_root();
     let _c = Cluster::up("tnclock", 2);
     let file = "/var/lib/faultline/node/faketime";
     let date = format!(
@@ -223,10 +219,9 @@ fn clock_bump_moves_only_the_faketime_clock_of_one_node() {
 }
 
 #[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
 fn heal_cleans_up_after_a_killed_controller() {
-    if !can_run() {
-        return;
-    }
+    require_root();
     let c = Cluster::up("tnkill", 3);
     let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args([
@@ -265,10 +260,9 @@ fn heal_cleans_up_after_a_killed_controller() {
 }
 
 #[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
 fn unsupported_faults_are_reported_before_they_start() {
-    if !can_run() {
-        return;
-    }
+    require_root();
     let _c = Cluster::up("tnunsup", 2);
     let out = faultline(&["nemesis", "start", "delay", "--name", "tnunsup"]);
     // This kernel has no netem; where it has, the delay must really apply.

@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::{can_run, text};
-use std::path::Path;
+use common::{require, require_root, text};
 use std::process::Command;
 
 fn run(level: &str) -> (Option<i32>, serde_json::Value, String) {
@@ -45,18 +44,10 @@ fn anomalies(results: &serde_json::Value) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs root, openssh-server and postgresql 15: run with `-- --include-ignored` as root (.ci/run does)"]
 fn postgres_isolation_levels_get_the_anomalies_they_allow() {
-    if !can_run() {
-        return;
-    }
-    if !Path::new("/usr/lib/postgresql/15/bin/postgres").exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install postgresql"
-        );
-        eprintln!("skipped: postgresql 15 is not installed");
-        return;
-    }
+    require_root();
+    require("/usr/lib/postgresql/15/bin/postgres", "postgresql");
     let (code, results, log) = run("serializable");
     assert_eq!(
         code,

@@ -171,3 +171,325 @@ fn the_shipped_workloads_are_valid() {
         }
     }
 }
+
+/// `faultline test ARGS... --dry-run` from directory `cwd`.
+fn dry_run(cwd: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .arg("test")
+        .args(args)
+        .arg("--dry-run")
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!err.contains("panicked"), "{err}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        err,
+    )
+}
+
+#[test]
+fn huge_and_negative_durations_are_bounded_with_the_key_named() {
+    let cases = [
+        ("generator", "time_limit"),
+        ("generator", "recovery"),
+        ("client", "timeout"),
+        ("nemesis", "interval"),
+        ("nemesis", "quiet"),
+        ("nemesis", "clock_offset"),
+    ];
+    for (i, (section, key)) in cases.iter().enumerate() {
+        for (j, bad) in ["1e300", "99999999999999999h", "1e19", "-5s", ".nan"]
+            .iter()
+            .enumerate()
+        {
+            let yaml = match *section {
+                "client" => with(
+                    "  command: /bin/true\n",
+                    &format!("  command: /bin/true\n  {key}: {bad}\n"),
+                ),
+                "nemesis" => format!("{GOOD}nemesis:\n  faults: [kill]\n  {key}: {bad}\n"),
+                _ => format!("{GOOD}{section}:\n  {key}: {bad}\n"),
+            };
+            assert_error(
+                &format!("dur{i}-{j}.yaml"),
+                &yaml,
+                &[&format!("{section}.{key}")],
+            );
+        }
+    }
+    assert_error(
+        "dur-zero.yaml",
+        &format!("{GOOD}generator:\n  time_limit: 0s\n"),
+        &["generator.time_limit", "above 0"],
+    );
+}
+
+#[test]
+fn command_line_overrides_are_validated_like_the_spec() {
+    let dir = std::env::temp_dir().join(format!("faultline-spec-ovr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("good.yaml"), GOOD).unwrap();
+    for (args, expect) in [
+        (&["--rate=-5"][..], "--rate: expected ops per second"),
+        (&["--rate", "NaN"], "--rate: expected ops per second"),
+        (&["--rate", "inf"], "--rate"),
+        (&["--local", "0"], "--local: expected 1 to 200"),
+        (&["--local", "100000"], "--local: expected 1 to 200"),
+        (&["--concurrency", "0"], "--concurrency"),
+        (
+            &["--concurrency", "99999999999999999999999"],
+            "--concurrency",
+        ),
+        (&["--concurrency", "100000n"], "--concurrency: at most"),
+        (&["--time-limit", "1e300"], "--time-limit"),
+        (&["--time-limit", "0"], "--time-limit"),
+        (&["--check-time-limit", "1e300"], "--check-time-limit"),
+        (&["--test-count", "0"], "--test-count"),
+        (&["--nodes", "a,,b"], "--nodes"),
+        (&["--nodes", "a;reboot"], "--nodes"),
+    ] {
+        // Not --dry-run: the real command must refuse before anything is made.
+        let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["test", "good.yaml", "--store", "st"])
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(254), "{args:?}: {err}");
+        assert!(
+            err.contains(expect),
+            "{args:?}: expected {expect:?} in {err}"
+        );
+        assert!(!err.contains("bringing up"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn templates_are_rendered_before_any_node_is_touched() {
+    assert_error(
+        "t1.yaml",
+        &with(
+            "    command: sleep 1000\n",
+            "    command: \"sleep {{ node.name \"\n",
+        ),
+        &["t1.yaml:4:5:", "db.start.command", "syntax error"],
+    );
+    assert_error(
+        "t2.yaml",
+        &with(
+            "    command: sleep 1000\n",
+            "    command: sleep 1000\n  teardown: rm -rf {{ dat_dir }}/x\n",
+        ),
+        &["t2.yaml:5:3:", "db.teardown", "undefined"],
+    );
+    assert_error(
+        "t3.yaml",
+        &with(
+            "    command: sleep 1000\n",
+            "    command: sleep 1000\n    log: \"{{ node.nmae }}\"\n",
+        ),
+        &["db.start.log", "undefined"],
+    );
+}
+
+#[test]
+fn hostile_node_lists_are_refused() {
+    for (i, nodes) in [
+        r#"[""]"#,
+        r#"[a, a]"#,
+        r#"["n1,n2"]"#,
+        r#"["$(reboot)"]"#,
+        r#"["a;b"]"#,
+        r#"["../x"]"#,
+        r#"["/abs"]"#,
+        r#"["x=../y"]"#,
+        r#"["..=h"]"#,
+        r#"["h:99999"]"#,
+        r#"[]"#,
+        "local:0",
+        "local:100000",
+        "5",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_error(
+            &format!("nodes{i}.yaml"),
+            &with("name: t\n", &format!("name: t\nnodes: {nodes}\n")),
+            &[&format!("nodes{i}.yaml:2:"), "nodes"],
+        );
+    }
+    assert_error(
+        "targets.yaml",
+        &format!("{GOOD}nemesis:\n  faults: [kill]\n  targets: [\"n1,n9\"]\n  grudges: [\"isolate:n7\"]\n"),
+        &["nemesis.targets", "no node \"n9\"", "nemesis.grudges", "no node \"n7\""],
+    );
+    assert_error(
+        "name-dots.yaml",
+        &with("name: t\n", "name: ..\n"),
+        &["name-dots.yaml:1:1:", "name"],
+    );
+    assert_error(
+        "datadir.yaml",
+        &with("name: t\n", "name: t\ndata_dir: /var/$(x)\n"),
+        &["data_dir"],
+    );
+}
+
+#[test]
+fn type_errors_name_the_key_and_suggest() {
+    assert_error(
+        "r1.yaml",
+        &with(
+            "    command: sleep 1000\n",
+            "    command: sleep 1000\n  ready:\n    command: true\n    timout: 5s\n",
+        ),
+        &["r1.yaml:7:5:", "did you mean `timeout`?"],
+    );
+    let (_, err) = check_spec(
+        "r2.yaml",
+        &with(
+            "    command: sleep 1000\n",
+            "    command: sleep 1000\n  ready: [1]\n",
+        ),
+    );
+    assert!(!err.contains("untagged enum"), "{err}");
+    assert!(err.contains("db.ready"), "{err}");
+    assert_error(
+        "p1.yaml",
+        "name: t\ndb:\n  start:\n    command: x\nclient:\n  kind: etcd\n  port: 99999\nworkload:\n  kind: register\n",
+        &["p1.yaml:7:", "client.port", "1 to 65535", "99999"],
+    );
+    for (i, (line, key)) in [
+        ("  key_count: -3\n", "workload.key_count"),
+        ("  txn_length: 0\n", "workload.txn_length"),
+        ("  mix: { read: -1 }\n", "workload.mix"),
+        (
+            "  values: -9223372036854775808..9223372036854775807\n",
+            "workload.values",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_error(
+            &format!("ty{i}.yaml"),
+            &with(
+                "  kind: cas-register\n",
+                &format!("  kind: cas-register\n{line}"),
+            ),
+            &[key],
+        );
+    }
+    for (i, (line, key)) in [
+        ("  rate: lots\n", "generator.rate"),
+        ("  seed: -1\n", "generator.seed"),
+        ("  final_reads: maybe\n", "generator.final_reads"),
+        ("  concurrency: [1]\n", "generator.concurrency"),
+        ("  concurrency: -2\n", "generator.concurrency"),
+        ("  time_limit: [1]\n", "generator.time_limit"),
+        ("  ops_per_key: 0\n", "generator.ops_per_key"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (code, err) = check_spec(
+            &format!("gen{i}.yaml"),
+            &format!("{GOOD}generator:\n{line}"),
+        );
+        assert_eq!(code, 254, "{err}");
+        assert!(err.contains(key), "expected {key:?} in {err}");
+        assert!(
+            !err.contains("untagged enum") && !err.contains("invalid u"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn relative_paths_resolve_against_the_spec_file() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    // From another directory, the shipped workloads still find their files.
+    let spec = root.join("workloads/register-demo.yaml");
+    let (code, out, err) = dry_run(std::path::Path::new("/"), &[spec.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("spec register-demo: valid"), "{out}");
+    // A source relative to the spec's directory, not the working directory.
+    let dir = std::env::temp_dir().join(format!("faultline-spec-rel-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("sub/file.txt"), "x").unwrap();
+    let yaml = with(
+        "    command: sleep 1000\n",
+        "    command: sleep 1000\n  configure:\n    - path: /tmp/f\n      source: file.txt\n",
+    );
+    std::fs::write(dir.join("sub/s.yaml"), &yaml).unwrap();
+    let (code, out, err) = dry_run(&dir, &["sub/s.yaml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    std::fs::write(dir.join("s.yaml"), &yaml).unwrap();
+    let (code, _, err) = dry_run(&dir.join("sub"), &["../s.yaml"]);
+    assert_eq!(code, 254, "{err}");
+    assert!(
+        err.contains("file.txt") && err.contains("not a readable file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_touches_nothing() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = dry_run(
+        root,
+        &[
+            "workloads/register-demo.yaml",
+            "--local",
+            "4",
+            "--seed",
+            "7",
+            "--time-limit",
+            "100",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    for want in [
+        "spec register-demo: valid (seed 7)",
+        "nodes: 4 on a fresh local cluster",
+        "  n4  ",
+        "main phase, 100s: 8 workers, 200 ops/s, cas-register",
+        "fault schedule (seed 7",
+        "start-",
+        "checkers: linearizable, stats, perf",
+    ] {
+        assert!(out.contains(want), "expected {want:?} in\n{out}");
+    }
+    // The same seed draws the same schedule.
+    let (_, again, _) = dry_run(
+        root,
+        &[
+            "workloads/register-demo.yaml",
+            "--local",
+            "4",
+            "--seed",
+            "7",
+            "--time-limit",
+            "100",
+        ],
+    );
+    assert_eq!(out, again);
+    let (code, out, _) = dry_run(
+        root,
+        &[
+            "workloads/register-demo.yaml",
+            "--nodes",
+            "db1=10.0.0.1:2222,db2=10.0.0.2",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("db1  10.0.0.1:2222") && out.contains("probed on the nodes"),
+        "{out}"
+    );
+}

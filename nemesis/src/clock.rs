@@ -5,6 +5,8 @@
 //! libfaketime; [`detect_script`] finds them so the fault is reported as
 //! unsupported instead of silently doing nothing.
 
+use crate::shell::quote;
+
 /// Where clock faults act.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClockMode {
@@ -38,7 +40,7 @@ fn offset(ms: i64) -> String {
 pub fn bump_script(mode: &ClockMode, delta_ms: i64) -> String {
     match mode {
         ClockMode::Faketime { offset_file } => {
-            format!("echo '{}' > {offset_file}", offset(delta_ms))
+            format!("echo '{}' > {}", offset(delta_ms), quote(offset_file))
         }
         ClockMode::SystemDate => format!(
             "(systemctl stop systemd-timesyncd chrony ntp 2>/dev/null || true); \
@@ -67,7 +69,7 @@ pub fn strobe_script(mode: &ClockMode, delta_ms: i64, period_ms: u64, duration_m
          >/dev/null 2>&1 & echo $! > {pidfile}",
         on = on.replace('\'', "'\\''"),
         off = off.replace('\'', "'\\''"),
-        pidfile = strobe_pidfile(mode),
+        pidfile = quote(&strobe_pidfile(mode)),
     )
 }
 
@@ -75,13 +77,14 @@ pub fn strobe_script(mode: &ClockMode, delta_ms: i64, period_ms: u64, duration_m
 pub fn reset_script(mode: &ClockMode) -> String {
     let stop_strobe = format!(
         "if [ -f {p} ]; then kill \"$(cat {p})\" 2>/dev/null; rm -f {p}; fi; ",
-        p = strobe_pidfile(mode)
+        p = quote(&strobe_pidfile(mode))
     );
     stop_strobe
         + &match mode {
         ClockMode::Faketime { offset_file } => format!(
-            "if [ -f {offset_file} ]; then old=$(cat {offset_file}); \
-             case \"$old\" in ''|'+0'|'+0.000s') ;; *) echo \"$old\";; esac; fi; echo '+0' > {offset_file}"
+            "if [ -f {f} ]; then old=$(cat {f}); \
+             case \"$old\" in ''|'+0'|'+0.000s') ;; *) echo \"$old\";; esac; fi; echo '+0' > {f}",
+            f = quote(offset_file)
         ),
         ClockMode::SystemDate => {
             "(systemctl start systemd-timesyncd 2>/dev/null || systemctl start chrony 2>/dev/null || \
@@ -94,6 +97,7 @@ pub fn reset_script(mode: &ClockMode) -> String {
 /// Prints `go` if `binary` is a Go program (has a `.go.buildinfo`
 /// section), `static` if statically linked, else `dynamic`.
 pub fn detect_script(binary: &str) -> String {
+    let binary = quote(binary);
     format!(
         "b=$(command -v {binary} || echo {binary}); \
          if grep -qa '\\.go\\.buildinfo' \"$b\"; then echo go; \

@@ -253,6 +253,72 @@ impl Fault {
         format!("stop-{}", self.kind().name())
     }
 
+    /// The fault a history or `results.json` recorded as `kind` (`partition`,
+    /// `kill`, ...) and `value` (what [`Fault::value`] gave): the inverse of
+    /// [`Fault::value`], for replaying a run's schedule.
+    pub fn from_value(kind: &str, value: &Value) -> Result<Fault, String> {
+        let bad = || format!("not a recorded {kind} fault: {value}");
+        let names = |v: &Value| -> Result<Vec<String>, String> {
+            v.as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|n| n.as_str().map(String::from).ok_or_else(bad))
+                .collect()
+        };
+        let int = |k: &str| value.get(k).and_then(Value::as_i64).ok_or_else(bad);
+        let uint = |k: &str| value.get(k).and_then(Value::as_u64).ok_or_else(bad);
+        let nodes = || names(value.get("nodes").ok_or_else(bad)?);
+        Ok(match kind.parse::<FaultKind>()? {
+            FaultKind::Partition => {
+                let mut g = Grudge::new();
+                for (n, dropped) in value.as_object().ok_or_else(bad)? {
+                    g.insert(n.clone(), names(dropped)?.into_iter().collect());
+                }
+                Fault::Partition(g)
+            }
+            FaultKind::Loss => Fault::Loss {
+                nodes: nodes()?,
+                probability: value
+                    .get("probability")
+                    .and_then(Value::as_f64)
+                    .filter(|p| (0.0..=1.0).contains(p))
+                    .ok_or_else(bad)?,
+            },
+            FaultKind::Kill => Fault::Kill(names(value)?),
+            FaultKind::Pause => Fault::Pause(names(value)?),
+            FaultKind::Clock => Fault::Clock {
+                nodes: nodes()?,
+                delta_ms: int("delta_ms")?,
+            },
+            FaultKind::ClockStrobe => Fault::ClockStrobe {
+                nodes: nodes()?,
+                delta_ms: int("delta_ms")?,
+                period_ms: uint("period_ms")?,
+                duration_ms: uint("duration_ms")?,
+            },
+            FaultKind::Delay => Fault::Delay {
+                nodes: nodes()?,
+                delay_ms: uint("delay_ms")?,
+            },
+        })
+    }
+
+    /// Every node this fault names.
+    pub fn nodes(&self) -> Vec<String> {
+        match self {
+            Fault::Partition(g) => g
+                .iter()
+                .flat_map(|(n, d)| std::iter::once(n.clone()).chain(d.iter().cloned()))
+                .collect(),
+            Fault::Loss { nodes, .. }
+            | Fault::Kill(nodes)
+            | Fault::Pause(nodes)
+            | Fault::Clock { nodes, .. }
+            | Fault::ClockStrobe { nodes, .. }
+            | Fault::Delay { nodes, .. } => nodes.clone(),
+        }
+    }
+
     /// The history value: the grudge, or the nodes and parameters.
     pub fn value(&self) -> Value {
         match self {

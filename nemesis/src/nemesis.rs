@@ -5,7 +5,7 @@ use crate::clock::{self, ClockMode};
 use crate::fault::{Fault, FaultKind};
 use crate::net;
 use crate::process::{self, ProcessSpec};
-use crate::shell::{Shell, ShellError};
+use crate::shell::{quote, Shell, ShellError};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -233,7 +233,7 @@ impl<S: Shell> Nemesis<S> {
                         n.clone(),
                         format!(
                             "tc qdisc replace dev {} root netem delay {delay_ms}ms",
-                            self.setup.dev
+                            quote(&self.setup.dev)
                         ),
                     )
                 })
@@ -283,7 +283,10 @@ impl<S: Shell> Nemesis<S> {
                 .map(|n| {
                     (
                         n.clone(),
-                        format!("tc qdisc del dev {} root 2>/dev/null; true", self.setup.dev),
+                        format!(
+                            "tc qdisc del dev {} root 2>/dev/null; true",
+                            quote(&self.setup.dev)
+                        ),
                     )
                 })
                 .collect(),
@@ -308,7 +311,7 @@ impl<S: Shell> Nemesis<S> {
                 );
                 s.push_str(&format!(
                     "tc qdisc show dev {dev} 2>/dev/null | grep -q netem && tc qdisc del dev {dev} root && echo 'removed netem delay'; ",
-                    dev = self.setup.dev
+                    dev = quote(&self.setup.dev)
                 ));
                 if let Some(p) = self.setup.process.get(&n) {
                     s.push_str(&format!(

@@ -8,6 +8,7 @@
 //! nodes' addresses only, so the nemesis can always reach a node to heal it.
 
 use crate::grudge::Grudge;
+use crate::shell::quote;
 
 /// Chain holding partition rules.
 pub const PARTITION_CHAIN: &str = "FAULTLINE";
@@ -34,7 +35,8 @@ pub fn partition_script(
     for other in grudge.get(node).into_iter().flatten() {
         if let Some(addr) = addr_of(other) {
             s.push_str(&format!(
-                "; iptables -w -A {PARTITION_CHAIN} -s {addr} -j DROP"
+                "; iptables -w -A {PARTITION_CHAIN} -s {} -j DROP",
+                quote(&addr)
             ));
         }
     }
@@ -48,7 +50,8 @@ pub fn loss_script(others: &[String], p: f64) -> String {
     s.push_str(&format!("iptables -w -F {LOSS_CHAIN}"));
     for addr in others {
         s.push_str(&format!(
-            "; iptables -w -A {LOSS_CHAIN} -s {addr} -m statistic --mode random --probability {p:.4} -j DROP"
+            "; iptables -w -A {LOSS_CHAIN} -s {} -m statistic --mode random --probability {p:.4} -j DROP",
+            quote(addr)
         ));
     }
     s
@@ -80,6 +83,7 @@ pub fn remove_chains_script() -> String {
 /// Script that succeeds only if `tc ... netem` works on the node's `eth0`
 /// (probed by adding and removing a 1 ms delay).
 pub fn netem_probe_script(dev: &str) -> String {
+    let dev = quote(dev);
     format!("tc qdisc add dev {dev} root netem delay 1ms 2>&1 && tc qdisc del dev {dev} root")
 }
 
@@ -106,5 +110,9 @@ mod tests {
             "never flush the user's chains"
         );
         assert!(!format!("{s}{}", remove_chains_script()).contains("legacy"));
+        // Whatever an address holds, it reaches iptables as one word.
+        let evil = |_: &str| Some("1.2.3.4; reboot".to_string());
+        assert!(partition_script("n1", &g, &evil).contains("-s '1.2.3.4; reboot' -j DROP"));
+        assert!(loss_script(&["$(x)".into()], 0.5).contains("-s '$(x)' -m statistic"));
     }
 }

@@ -2,6 +2,8 @@
 //! kill (SIGKILL, wait until really gone, restart later), pause (SIGSTOP)
 //! and resume (SIGCONT).
 
+use crate::shell::quote;
+
 /// How to find and restart the DB on one node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessSpec {
@@ -20,7 +22,7 @@ pub fn kill_script(p: &ProcessSpec) -> String {
     format!(
         "{ALIVE}; pid=$(cat {f} 2>/dev/null) || exit 0; alive \"$pid\" || exit 0; kill -9 \"$pid\"; \
          i=0; while alive \"$pid\"; do i=$((i+1)); [ $i -gt 2000 ] && {{ echo \"pid $pid survived SIGKILL\" >&2; exit 1; }}; sleep 0.005; done; echo \"$pid\"",
-        f = p.pidfile
+        f = quote(&p.pidfile)
     )
 }
 
@@ -28,7 +30,7 @@ pub fn kill_script(p: &ProcessSpec) -> String {
 pub fn restart_script(p: &ProcessSpec) -> String {
     format!(
         "{ALIVE}; pid=$(cat {f} 2>/dev/null); if [ -n \"$pid\" ] && alive \"$pid\"; then exit 0; fi; ( {start}\n) && echo started",
-        f = p.pidfile,
+        f = quote(&p.pidfile),
         start = p.start
     )
 }
@@ -36,7 +38,7 @@ pub fn restart_script(p: &ProcessSpec) -> String {
 /// Sends SIGSTOP (`pause`) or SIGCONT (`resume`) to the DB. Prints the pid.
 pub fn signal_script(p: &ProcessSpec, pause: bool) -> String {
     let sig = if pause { "STOP" } else { "CONT" };
-    format!("pid=$(cat {f} 2>/dev/null) || exit 0; kill -{sig} \"$pid\" 2>/dev/null && echo \"$pid\"; true", f = p.pidfile)
+    format!("pid=$(cat {f} 2>/dev/null) || exit 0; kill -{sig} \"$pid\" 2>/dev/null && echo \"$pid\"; true", f = quote(&p.pidfile))
 }
 
 /// Resumes the DB only if it is stopped; prints the pid if it was.
@@ -45,7 +47,7 @@ pub fn resume_if_paused_script(p: &ProcessSpec) -> String {
         "pid=$(cat {f} 2>/dev/null) || exit 0; [ -r /proc/$pid/stat ] || exit 0; \
          st=$(sed 's/.*) //' /proc/$pid/stat | cut -d' ' -f1); \
          if [ \"$st\" = T ] || [ \"$st\" = t ]; then kill -CONT \"$pid\" && echo \"$pid\"; fi; true",
-        f = p.pidfile
+        f = quote(&p.pidfile)
     )
 }
 
@@ -71,5 +73,17 @@ mod tests {
         assert!(kill_script(&p).contains("kill -9"));
         assert!(restart_script(&p).contains("( db --daemon\n) && echo started"));
         assert!(signal_script(&p, false).contains("kill -CONT"));
+        let odd = ProcessSpec {
+            pidfile: "/d/my db.pid".into(),
+            start: "x".into(),
+        };
+        for s in [
+            kill_script(&odd),
+            restart_script(&odd),
+            signal_script(&odd, true),
+            resume_if_paused_script(&odd),
+        ] {
+            assert!(s.contains("cat '/d/my db.pid'"), "{s}");
+        }
     }
 }

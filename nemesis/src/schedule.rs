@@ -163,6 +163,33 @@ mod tests {
     }
 
     #[test]
+    fn recorded_faults_read_back_as_they_were() {
+        let nodes: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
+        let spec = ScheduleSpec {
+            faults: vec![
+                FaultKind::Partition,
+                FaultKind::Loss,
+                FaultKind::Kill,
+                FaultKind::Pause,
+                FaultKind::Clock,
+                FaultKind::ClockStrobe,
+                FaultKind::Delay,
+            ],
+            ..Default::default()
+        };
+        let mut s = Schedule::new(spec, 9);
+        for _ in 0..14 {
+            let f = s.next(&nodes, &[]).unwrap();
+            assert_eq!(
+                Fault::from_value(f.kind().name(), &f.value()).as_ref(),
+                Ok(&f)
+            );
+        }
+        assert!(Fault::from_value("kill", &serde_json::json!({"x": 1})).is_err());
+        assert!(Fault::from_value("meteor", &serde_json::json!([])).is_err());
+    }
+
+    #[test]
     fn targets_pick_the_right_counts() {
         let nodes: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
         let mut rng = Rng::new(1);

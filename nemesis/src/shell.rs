@@ -71,6 +71,19 @@ pub trait Shell: Send + Sync {
     }
 }
 
+/// Quotes `s` for a POSIX shell (single quotes; bare when obviously safe).
+/// Every value pasted into a script (addresses, paths) goes through it.
+pub fn quote(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+%".contains(&b));
+    if safe {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 /// A canned reply: (node or `*`, text the script contains, reply).
 type Answer = (String, String, Result<String, String>);
 

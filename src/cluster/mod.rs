@@ -13,19 +13,24 @@
 //!   several clusters can coexist (`198.18.0.0/15`, one /24 each).
 //! - [`State`]: what `up` made, saved as JSON so `down` and `status` work
 //!   after a crashed controller.
-//! - [`up`], [`down`], [`status`]: the subcommands; [`init`]: PID 1 of a
-//!   node.
+//! - [`up`], [`down`], [`status`], [`list`]: the subcommands; [`init`]:
+//!   PID 1 of a node.
+//! - [`Owner`]: the `faultline test` that made a cluster, so that a cluster
+//!   whose controller died is found ([`list`]) and removed
+//!   ([`remove_orphans`]).
 
 mod host;
 pub mod init;
 mod layout;
+mod owner;
 mod state;
 mod updown;
 
 pub use host::HostError;
-pub use layout::Layout;
+pub use layout::{Layout, MAX_NODES, ROOT_ENV};
+pub use owner::Owner;
 pub use state::{NodeState, State};
-pub use updown::{down, status, up, NodeStatus};
+pub use updown::{down, list, remove_orphans, status, up, ClusterSummary, NodeStatus};
 
 use crate::control::ssh::{HostKeyCheck, SshOptions, SshRemote};
 use crate::control::Remote;

@@ -2,7 +2,7 @@
 //! again — also after the controller that made it crashed.
 
 use super::host::{io, HostError};
-use super::Layout;
+use super::{Layout, Owner};
 use crate::control::Node;
 use serde::{Deserialize, Serialize};
 
@@ -39,12 +39,17 @@ pub struct State {
     pub gateway: String,
     /// The nodes.
     pub nodes: Vec<NodeState>,
+    /// The `faultline test` that made it for one run; `None` for a cluster
+    /// made by `faultline cluster up` (kept until `cluster down`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
 }
 
 impl State {
     /// A fresh state for `n` nodes of `layout` (nothing made yet).
     pub fn plan(layout: &Layout, n: usize) -> State {
         State {
+            owner: None,
             name: layout.name.clone(),
             bridge: layout.bridge(),
             gateway: layout.gateway(),

@@ -6,18 +6,30 @@
 //! exactly what `up` made, found by name even without a state file.
 
 use super::host::{self, io, run, succeeds, HostError};
-use super::layout::MAX_NODES;
-use super::{Layout, NodeState, State, NODE_DATA_DIR};
+use super::MAX_NODES;
+use super::{Layout, NodeState, Owner, State, NODE_DATA_DIR};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Builds (or repairs) cluster `name` with `n` nodes.
-pub fn up(name: &str, n: usize) -> Result<State, HostError> {
+/// Builds (or repairs) cluster `name` with `n` nodes, owned by `owner` (a
+/// `faultline test` run) or by nobody (`cluster up`).
+pub fn up(name: &str, n: usize, owner: Option<Owner>) -> Result<State, HostError> {
     let layout = Layout::new(name)?;
     host::preflight()?;
+    let root = Layout::root();
+    if ["/tmp", "/run", "/root"]
+        .iter()
+        .any(|d| root.starts_with(d))
+    {
+        return Err(HostError::Usage(format!(
+            "the cluster state directory {} is under /tmp, /run or /root, which every node mounts a private one over; set {} elsewhere",
+            root.display(),
+            super::ROOT_ENV
+        )));
+    }
     if n == 0 || n > MAX_NODES {
         return Err(HostError::Usage(format!(
             "--nodes must be between 1 and {MAX_NODES}, not {n}"
@@ -37,6 +49,7 @@ pub fn up(name: &str, n: usize) -> Result<State, HostError> {
             State::plan(&layout, n)
         }
     };
+    state.owner = owner;
     write_files(&layout, &state)?;
     state.save()?;
     make_bridge(&state)?;
@@ -464,6 +477,70 @@ fn kill_ssh_masters(key: &str) -> usize {
         }
     }
     n
+}
+
+/// One local cluster as `cluster list` shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ClusterSummary {
+    /// Its name.
+    pub name: String,
+    /// How many nodes it has.
+    pub nodes: usize,
+    /// How many of them have their namespace and PID 1.
+    pub nodes_up: usize,
+    /// `cluster up` (kept until `cluster down`) or `faultline test`.
+    pub made_by: &'static str,
+    /// The owning controller's pid, for a cluster `faultline test` made.
+    pub owner_pid: Option<i32>,
+    /// Whether that controller still runs (`None`: no owner).
+    pub owner_alive: Option<bool>,
+}
+
+/// Every local cluster with a state file, with its state and owner.
+pub fn list() -> Vec<ClusterSummary> {
+    let namespaces = run(&["ip", "netns", "list"]).unwrap_or_default();
+    State::all()
+        .into_iter()
+        .map(|s| {
+            let nodes_up = s
+                .nodes
+                .iter()
+                .filter(|n| {
+                    namespaces
+                        .lines()
+                        .any(|l| l.split_whitespace().next() == Some(n.netns.as_str()))
+                        && n.init_pid.is_some_and(is_our_init)
+                })
+                .count();
+            ClusterSummary {
+                name: s.name.clone(),
+                nodes: s.nodes.len(),
+                nodes_up,
+                made_by: if s.owner.is_some() {
+                    "faultline test"
+                } else {
+                    "cluster up"
+                },
+                owner_pid: s.owner.map(|o| o.pid),
+                owner_alive: s.owner.map(|o| o.alive()),
+            }
+        })
+        .collect()
+}
+
+/// Removes every local cluster whose owning `faultline test` is gone;
+/// returns (name, owner pid) of each one removed. Clusters made by
+/// `cluster up`, and those of live controllers, are left alone.
+pub fn remove_orphans() -> Result<Vec<(String, i32)>, HostError> {
+    host::require_root()?;
+    let mut removed = Vec::new();
+    for s in State::all() {
+        if let Some(o) = s.owner.filter(|o| !o.alive()) {
+            down(&s.name)?;
+            removed.push((s.name, o.pid));
+        }
+    }
+    Ok(removed)
 }
 
 /// What `status` shows for one node.

@@ -13,16 +13,27 @@ use std::time::{Duration, Instant};
 pub fn run(cmd: ClusterCmd) -> Result<i32, Exit> {
     match cmd {
         ClusterCmd::Up { nodes, name } => up(&name, nodes),
-        ClusterCmd::Down { name } => {
-            let removed = cluster::down(&name).map_err(host_error)?;
-            if removed.is_empty() {
-                println!("cluster {name}: nothing to remove");
+        ClusterCmd::Down { name, all } => {
+            let names: Vec<String> = if all {
+                cluster::list().into_iter().map(|c| c.name).collect()
+            } else {
+                vec![name]
+            };
+            if names.is_empty() {
+                println!("no local clusters");
             }
-            for r in removed {
-                println!("removed {r}");
+            for name in names {
+                let removed = cluster::down(&name).map_err(host_error)?;
+                if removed.is_empty() {
+                    println!("cluster {name}: nothing to remove");
+                }
+                for r in removed {
+                    println!("removed {r}");
+                }
             }
             Ok(0)
         }
+        ClusterCmd::List { json } => list(json),
         ClusterCmd::Status { name, json } => status(&name, json),
         ClusterCmd::Exec(args) => exec(&args),
         ClusterCmd::NodeInit {
@@ -55,7 +66,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
 
 fn up(name: &str, n: usize) -> Result<i32, Exit> {
     let start = Instant::now();
-    let state = cluster::up(name, n).map_err(host_error)?;
+    let state = cluster::up(name, n, None).map_err(host_error)?;
     // Prove every node is reachable over SSH, as a test would reach it.
     let results =
         runtime()?.block_on(async { on_all(&state.remotes(), &Cmd::argv(["hostname"])).await });
@@ -91,6 +102,38 @@ fn up(name: &str, n: usize) -> Result<i32, Exit> {
         "reach a node: ssh -F {} n1    or    faultline cluster exec --name {name} -- hostname",
         l.ssh_config().display()
     );
+    Ok(0)
+}
+
+fn list(json: bool) -> Result<i32, Exit> {
+    let clusters = cluster::list();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&clusters).map_err(|e| Exit::Internal(e.into()))?
+        );
+        return Ok(0);
+    }
+    if clusters.is_empty() {
+        println!("no local clusters");
+        return Ok(0);
+    }
+    println!("{:<10} {:>5}  {:<8} OWNER", "NAME", "NODES", "STATE");
+    for c in &clusters {
+        let state = match c.nodes_up {
+            n if n == c.nodes => "up".to_string(),
+            0 => "down".to_string(),
+            n => format!("{n}/{} up", c.nodes),
+        };
+        let owner = match (c.owner_pid, c.owner_alive) {
+            (Some(pid), Some(true)) => format!("faultline test (pid {pid}, running)"),
+            (Some(pid), _) => format!(
+                "faultline test (pid {pid}, gone: debris; the next `faultline test` or `cluster down --all` removes it)"
+            ),
+            _ => "cluster up (kept until `cluster down`)".to_string(),
+        };
+        println!("{:<10} {:>5}  {state:<8} {owner}", c.name, c.nodes);
+    }
     Ok(0)
 }
 

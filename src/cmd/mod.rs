@@ -2,6 +2,7 @@
 
 mod check;
 mod cluster;
+mod dry_run;
 mod nemesis;
 mod remotes;
 mod test;

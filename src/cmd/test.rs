@@ -5,45 +5,168 @@
 use super::remotes;
 use crate::cli::TestArgs;
 use crate::cluster::{self, State};
-use crate::control::Remote;
+use crate::control::{Node, Remote};
 use crate::exit::{bad_input, Exit};
+use crate::runner::reproduce::{sha256_hex, Inputs, Recorded, RunRecord, SpecRecord};
 use crate::runner::{self, RunOptions};
-use crate::spec::{self, Concurrency, NodesPlan};
+use crate::spec::{self, NodesPlan, Overrides};
 use faultline_checkers::Validity;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Nodes the command line names (`--nodes`, `--nodes-file`, `--cluster`),
+/// or a replayed run recorded.
+struct Given {
+    nodes: Vec<Node>,
+    remotes: Vec<Arc<dyn Remote>>,
+    /// An existing local cluster (clock faults go through libfaketime).
+    local: bool,
+    /// `--cluster NAME`.
+    cluster: Option<String>,
+    /// Whether the nodes came from `--nodes`/`--nodes-file` (recorded for a
+    /// replay; a cluster's nodes are found again by its name).
+    listed: bool,
+}
+
+/// The nodes the command line names — or, for a replay that names none,
+/// the ones the run recorded — parsed and checked without touching them;
+/// `None` if there are none.
+fn given_nodes(args: &TestArgs, recorded: Option<&RunRecord>) -> Result<Option<Given>, Exit> {
+    if let Some(list) = remotes::node_list(&args.remote)? {
+        return Ok(Some(Given {
+            nodes: list.nodes.clone(),
+            remotes: remotes::from_args(&args.remote)?.unwrap_or_default(),
+            local: false,
+            cluster: None,
+            listed: true,
+        }));
+    }
+    let name = match (&args.cluster, recorded) {
+        (Some(name), _) => name.clone(),
+        (None, Some(r)) if args.local.is_none() => {
+            match (&r.inputs.cluster, &r.inputs.overrides.nodes) {
+                (Some(name), _) => name.clone(),
+                (None, Some(nodes)) => {
+                    return Ok(Some(Given {
+                        remotes: remotes::from_nodes(nodes.clone(), &args.remote),
+                        nodes: nodes.clone(),
+                        local: false,
+                        cluster: None,
+                        listed: true,
+                    }))
+                }
+                (None, None) => return Ok(None),
+            }
+        }
+        _ => return Ok(None),
+    };
+    let layout = cluster::Layout::new(&name).map_err(bad_input)?;
+    let state = State::load(&layout)
+        .map_err(bad_input)?
+        .ok_or_else(|| bad_input(format!("cluster {name} is not up")))?;
+    Ok(Some(Given {
+        nodes: state.nodes.iter().map(|n| n.node()).collect(),
+        remotes: state.remotes(),
+        local: true,
+        cluster: Some(name),
+        listed: false,
+    }))
+}
+
+/// Spec errors, one per line, as one bad-input error.
+fn spec_errors(errs: Vec<spec::SpecError>) -> Exit {
+    bad_input(
+        errs.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// The spec: the file given, or a replayed run's `test.yaml` (whose
+/// relative paths resolve where the original spec was).
+fn load_spec(args: &TestArgs, replay: Option<&Recorded>) -> Result<spec::Loaded, Exit> {
+    match (replay, &args.spec) {
+        (Some(r), _) => spec::from_text(
+            &r.spec_path,
+            r.spec_text.clone(),
+            r.record.inputs.spec.dir.clone(),
+        )
+        .map_err(bad_input),
+        (None, Some(path)) => spec::load(path).map_err(bad_input),
+        (None, None) => Err(bad_input("give a spec file, or --replay RUN_DIR")),
+    }
+}
+
+/// The command line's overrides; for a replay, the recorded ones (and the
+/// recorded seed) with the flags given now on top.
+fn overrides(args: &TestArgs, recorded: Option<&RunRecord>, given: Option<&Given>) -> Overrides {
+    let mut o = recorded
+        .map(|r| r.inputs.overrides.clone())
+        .unwrap_or_default();
+    o.time_limit = args.time_limit.or(o.time_limit);
+    o.concurrency = args.concurrency.clone().or(o.concurrency);
+    o.rate = args.rate.or(o.rate);
+    o.local = args.local.or(o.local.filter(|_| given.is_none()));
+    o.seed = recorded.map(|r| r.seed).or(args.seed);
+    o.nodes = given.map(|g| g.nodes.clone());
+    o
+}
+
 /// Runs `faultline test`.
 pub fn run(args: &TestArgs) -> Result<i32, Exit> {
-    let loaded = spec::load(&args.spec).map_err(bad_input)?;
-    let mut plan = loaded.validate().map_err(|errs| {
-        bad_input(
-            errs.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
-    if let Some(t) = args.time_limit {
-        plan.time_limit = Duration::from_secs_f64(t);
-    }
-    if let Some(c) = &args.concurrency {
-        plan.concurrency =
-            Concurrency::parse(c).map_err(|m| bad_input(format!("--concurrency: {m}")))?;
-    }
-    if let Some(r) = args.rate {
-        plan.rate = (r > 0.0).then_some(r);
-    }
-    if let Some(seed) = args.seed {
-        plan.seed = seed;
-    }
-    if let Some(n) = args.local {
-        plan.nodes = NodesPlan::Local(n);
-    }
+    let replay = args
+        .replay
+        .as_deref()
+        .map(Recorded::load)
+        .transpose()
+        .map_err(|e| bad_input(format!("--replay: {e}")))?;
+    let recorded = replay.as_ref().map(|r| &r.record);
+    let loaded = load_spec(args, replay.as_ref())?;
     if args.test_count == 0 {
-        return Err(bad_input("--test-count must be at least 1"));
+        return Err(bad_input("--test-count: expected at least 1"));
     }
+    let given = given_nodes(args, recorded)?;
+    let overrides = overrides(args, recorded, given.as_ref());
+    let plan = loaded.validate_with(&overrides).map_err(spec_errors)?;
+    let names: Vec<String> = match (&given, &plan.nodes) {
+        (Some(g), _) => g.nodes.iter().map(|n| n.name.clone()).collect(),
+        (None, NodesPlan::Hosts(h)) => h.iter().map(|n| n.name.clone()).collect(),
+        (None, NodesPlan::Local(n)) => (1..=*n).map(|i| format!("n{i}")).collect(),
+    };
+    let faults = replay
+        .as_ref()
+        .map(|r| r.faults(&names))
+        .transpose()
+        .map_err(|e| bad_input(format!("--replay: {e}")))?;
+    if args.dry_run {
+        return super::dry_run::run(
+            &plan,
+            given.as_ref().map(|g| g.nodes.as_slice()),
+            given.as_ref().is_some_and(|g| g.local),
+            faults.as_deref(),
+        );
+    }
+    let inputs = Inputs {
+        spec: SpecRecord {
+            file: recorded.map_or_else(
+                || {
+                    let p = args.spec.clone().unwrap_or_default();
+                    std::fs::canonicalize(&p).unwrap_or(p)
+                },
+                |r| r.inputs.spec.file.clone(),
+            ),
+            dir: plan.base_dir.clone(),
+            sha256: sha256_hex(&loaded.text),
+        },
+        overrides: Overrides {
+            seed: None,
+            nodes: given.as_ref().filter(|g| g.listed).map(|g| g.nodes.clone()),
+            ..overrides
+        },
+        cluster: given.as_ref().and_then(|g| g.cluster.clone()),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -56,11 +179,17 @@ pub fn run(args: &TestArgs) -> Result<i32, Exit> {
             break;
         }
         if args.test_count > 1 {
-            eprintln!("== run {} of {}", i + 1, args.test_count);
+            crate::say!("== run {} of {}", i + 1, args.test_count);
         }
         let mut plan = plan.clone();
         plan.seed = plan.seed.wrapping_add(i as u64);
-        let v = rt.block_on(one_run(args, plan, &loaded.text, stop.clone()))?;
+        let run = Run {
+            given: given.as_ref(),
+            text: &loaded.text,
+            inputs: &inputs,
+            replay: faults.clone(),
+        };
+        let v = rt.block_on(one_run(args, run, plan, stop.clone()))?;
         verdict = verdict.merge(v);
         if v == Validity::Invalid {
             break;
@@ -69,13 +198,21 @@ pub fn run(args: &TestArgs) -> Result<i32, Exit> {
     Ok(verdict.exit_code())
 }
 
+/// What one run gets besides the plan.
+struct Run<'a> {
+    given: Option<&'a Given>,
+    text: &'a str,
+    inputs: &'a Inputs,
+    replay: Option<Vec<faultline_nemesis::Fault>>,
+}
+
 /// First Ctrl-C: stop issuing ops, heal, tear down, check. Second: abort.
 async fn ctrl_c(stop: Arc<AtomicBool>) {
     if tokio::signal::ctrl_c().await.is_ok() {
-        eprintln!("\ninterrupted: stopping ops, healing, tearing down and checking what was recorded (Ctrl-C again aborts)");
+        crate::say!("\ninterrupted: stopping ops, healing, tearing down and checking what was recorded (Ctrl-C again aborts)");
         stop.store(true, Ordering::Relaxed);
         if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("aborted");
+            crate::say!("aborted");
             std::process::exit(crate::exit::INTERNAL);
         }
     }
@@ -90,52 +227,76 @@ struct LocalCluster {
 impl Drop for LocalCluster {
     fn drop(&mut self) {
         if self.keep {
-            eprintln!(
+            // Kept on purpose: no longer this run's, so no later test takes
+            // it for debris.
+            let disowned = cluster::Layout::new(&self.name)
+                .and_then(|l| State::load(&l))
+                .and_then(|s| match s {
+                    Some(mut s) => {
+                        s.owner = None;
+                        s.save()
+                    }
+                    None => Ok(()),
+                });
+            if let Err(e) = disowned {
+                crate::say!("warning: cluster {}: {e}", self.name);
+            }
+            crate::say!(
                 "leaving local cluster {} running (`faultline cluster down --name {}` removes it)",
-                self.name, self.name
+                self.name,
+                self.name
             );
         } else if let Err(e) = cluster::down(&self.name) {
-            eprintln!("warning: could not remove local cluster {}: {e}", self.name);
+            crate::say!("warning: could not remove local cluster {}: {e}", self.name);
         }
     }
 }
 
 async fn one_run(
     args: &TestArgs,
+    run: Run<'_>,
     plan: crate::spec::Plan,
-    text: &str,
     stop: Arc<AtomicBool>,
 ) -> Result<Validity, Exit> {
     let mut local = false;
     let mut _guard = None;
-    let remotes: Vec<Arc<dyn Remote>> = if let Some(r) = remotes::from_args(&args.remote)? {
-        r
-    } else if let Some(name) = &args.cluster {
-        local = true;
-        let layout = cluster::Layout::new(name).map_err(bad_input)?;
-        State::load(&layout)
-            .map_err(bad_input)?
-            .ok_or_else(|| bad_input(format!("cluster {name} is not up")))?
-            .remotes()
+    let remotes: Vec<Arc<dyn Remote>> = if let Some(g) = run.given {
+        local = g.local;
+        g.remotes.clone()
     } else {
         match &plan.nodes {
-            NodesPlan::Hosts(hosts) => {
-                let a = crate::cli::NodeArgs {
-                    nodes: Some(hosts.join(",")),
-                    ..args.remote.clone()
-                };
-                remotes::from_args(&a)?.unwrap_or_default()
-            }
+            NodesPlan::Hosts(hosts) => remotes::from_nodes(hosts.clone(), &args.remote),
             NodesPlan::Local(n) => {
                 local = true;
                 let name = format!("ft{:04x}", std::process::id() % 0xffff);
-                eprintln!("bringing up local cluster {name} ({n} nodes)");
-                let state = tokio::task::spawn_blocking({
+                crate::say!("bringing up local cluster {name} ({n} nodes)");
+                let (orphans, state) = tokio::task::spawn_blocking({
                     let (name, n) = (name.clone(), *n);
-                    move || cluster::up(&name, n)
+                    // Clusters of controllers that died (SIGKILL, crash)
+                    // go first: they hold addresses, processes and memory.
+                    move || {
+                        (
+                            cluster::remove_orphans(),
+                            cluster::up(&name, n, cluster::Owner::current()),
+                        )
+                    }
                 })
                 .await
                 .map_err(|e| Exit::Internal(e.into()))?;
+                match orphans {
+                    Ok(removed) => {
+                        for (name, pid) in removed {
+                            crate::say!("removed local cluster {name}, left behind by faultline test pid {pid}, which is gone");
+                        }
+                    }
+                    // Without root, `up` says so below.
+                    Err(cluster::HostError::NotRoot) => {}
+                    Err(e) => {
+                        crate::say!(
+                            "warning: could not remove the clusters of dead controllers: {e}"
+                        )
+                    }
+                }
                 // Checks that fail before anything is made leave nothing to remove.
                 if let Err(
                     e @ (cluster::HostError::NotRoot
@@ -157,11 +318,13 @@ async fn one_run(
     };
     let opts = RunOptions {
         store: args.store.clone(),
-        spec_text: text.to_string(),
+        spec_text: run.text.to_string(),
         leave_db_running: args.leave_db_running,
         local,
         stop,
         check_limit: Duration::from_secs_f64(args.check_time_limit),
+        inputs: run.inputs.clone(),
+        replay: run.replay,
     };
     let outcome = runner::run(Arc::new(plan), remotes, &opts)
         .await
@@ -172,8 +335,12 @@ async fn one_run(
                 Exit::Internal(anyhow::anyhow!(e.message))
             }
         })?;
-    println!("{}", outcome.summary.trim_end());
-    println!(
+    // A closed stdout loses the summary, not the run (results.json has it).
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", outcome.summary.trim_end());
+    let _ = writeln!(
+        out,
         "verdict: {}  (store: {})",
         outcome.valid,
         outcome.dir.display()

@@ -123,17 +123,7 @@ impl Cmd {
     }
 }
 
-/// Quotes `s` for a POSIX shell (single quotes; bare when obviously safe).
-pub fn quote(s: &str) -> String {
-    let safe = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+%".contains(&b));
-    if safe {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
+pub use faultline_nemesis::shell::quote;
 
 /// What a finished command returned.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

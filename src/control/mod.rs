@@ -138,7 +138,7 @@ pub async fn on_all_each(jobs: Vec<(Arc<dyn Remote>, Cmd)>) -> Vec<Result<Output
         match joined {
             Ok((i, res)) => results[i] = Some(res),
             // A panicking backend is a bug; its node gets an error below.
-            Err(e) => eprintln!("internal error: a remote task failed: {e}"),
+            Err(e) => crate::say!("internal error: a remote task failed: {e}"),
         }
     }
     names

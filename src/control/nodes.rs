@@ -23,25 +23,97 @@ pub struct NodeList {
     pub known_hosts: Option<PathBuf>,
 }
 
-/// Parses `HOST[:PORT]`; the node's name is the host.
-fn parse_host(name: Option<&str>, s: &str) -> Result<Node, String> {
-    let (host, port) = match s.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => {
-            let port = p
-                .parse::<u16>()
-                .map_err(|_| format!("expected a port number after ':', found {p:?}"))?;
-            (h, Some(port))
-        }
-        _ => (s, None),
-    };
-    if host.is_empty() || host.contains(char::is_whitespace) {
-        return Err(format!("expected a host name or address, found {s:?}"));
+/// Longest node name.
+const MAX_NAME: usize = 64;
+
+/// Checks a node name: 1 to 64 letters, digits, `.`, `_` or `-`, starting
+/// with a letter or digit, without `..`. A name becomes a directory of
+/// pulled logs, is matched in comma-separated target lists and appears in
+/// scripts, so separators (`/`, `,`, `=`), whitespace and shell
+/// metacharacters are refused. An IP address is a name too (a node named
+/// by its address).
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = name.parse::<std::net::IpAddr>().is_ok()
+        || !name.is_empty()
+            && name.len() <= MAX_NAME
+            && name.as_bytes()[0].is_ascii_alphanumeric()
+            && !name.contains("..")
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "node name {name:?} must be 1-{MAX_NAME} letters, digits, '.', '_' or '-', starting with a letter or digit"
+        ))
     }
+}
+
+/// Checks a node address: an IPv4 or IPv6 address, or a host (or
+/// container) name of letters, digits, `.`, `_` and `-` (at most 253
+/// bytes, starting with a letter or digit, without `..`).
+pub fn check_host(host: &str) -> Result<(), String> {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host.as_bytes()[0].is_ascii_alphanumeric()
+        && !host.contains("..")
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected a host name or an IP address, found {host:?}"
+        ))
+    }
+}
+
+/// Parses `HOST[:PORT]` (`[V6ADDR]:PORT` for IPv6 with a port); the node's
+/// name is `name`, or the host.
+fn parse_host(name: Option<&str>, s: &str) -> Result<Node, String> {
+    let (host, port) = match s.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((h, rest)) => match rest.strip_prefix(':') {
+            Some(p) => (h, Some(p)),
+            None if rest.is_empty() => (h, None),
+            None => return Err(format!("expected [ADDRESS]:PORT, found {s:?}")),
+        },
+        None => match s.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => (h, Some(p)),
+            _ => (s, None),
+        },
+    };
+    let port = match port {
+        None => None,
+        Some(p) => match p.parse::<u16>() {
+            Ok(p) if p > 0 => Some(p),
+            _ => {
+                return Err(format!(
+                    "expected a port number (1-65535) after ':', found {p:?}"
+                ))
+            }
+        },
+    };
+    check_host(host)?;
+    let name = name.unwrap_or(host);
+    check_name(name)?;
     Ok(Node {
-        name: name.unwrap_or(host).to_string(),
+        name: name.to_string(),
         addr: host.to_string(),
         port,
     })
+}
+
+/// Parses one node: `HOST[:PORT]` or `NAME=HOST[:PORT]`.
+pub fn parse_node(s: &str) -> Result<Node, String> {
+    match s.split_once('=') {
+        Some((name, host)) => parse_host(Some(name), host),
+        None => parse_host(None, s),
+    }
 }
 
 /// Parses `--nodes`: comma-separated `HOST[:PORT]` or `NAME=HOST[:PORT]`.
@@ -49,20 +121,22 @@ pub fn parse_nodes_arg(s: &str) -> Result<Vec<Node>, String> {
     let nodes: Vec<Node> = s
         .split(',')
         .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((name, host)) => parse_host(Some(name), host),
-            None => parse_host(None, p),
+        .map(|p| {
+            if p.is_empty() {
+                Err(format!(
+                    "an empty entry in {s:?} (two commas in a row, or one at an end?)"
+                ))
+            } else {
+                parse_node(p)
+            }
         })
         .collect::<Result<_, _>>()?;
-    if nodes.is_empty() {
-        return Err("expected at least one node".into());
-    }
     check_unique(&nodes)?;
     Ok(nodes)
 }
 
-fn check_unique(nodes: &[Node]) -> Result<(), String> {
+/// Refuses a node name listed twice.
+pub fn check_unique(nodes: &[Node]) -> Result<(), String> {
     for (i, n) in nodes.iter().enumerate() {
         if nodes[..i].iter().any(|m| m.name == n.name) {
             return Err(format!("node {} is listed twice", n.name));
@@ -130,6 +204,39 @@ mod tests {
         );
         assert!(parse_nodes_arg("a,a").is_err());
         assert!(parse_nodes_arg("a:x").unwrap_err().contains("port"));
+    }
+
+    #[test]
+    fn refuses_hostile_names_and_addresses() {
+        for bad in [
+            "",
+            "a,,b",
+            "a,",
+            "a=b=c",
+            "=h",
+            "$(reboot)",
+            "a;b",
+            "n1 n2",
+            "../x",
+            "/abs",
+            "x/..",
+            "a..b",
+            "h:0",
+            "h:65536",
+            "h:-1",
+            "n'1=h",
+            "-n=h",
+            "[::1]x",
+        ] {
+            assert!(parse_nodes_arg(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(parse_nodes_arg("a,a").unwrap_err().contains("twice"));
+        let n = parse_nodes_arg("db1.example.com,v6=[fd00::1]:2222,::1").unwrap();
+        assert_eq!(n[0].name, "db1.example.com");
+        assert_eq!((n[1].addr.as_str(), n[1].port), ("fd00::1", Some(2222)));
+        assert_eq!(n[2].addr, "::1");
+        assert!(check_name("..").is_err() && check_name(".").is_err());
+        assert!(check_host("my_container-1").is_ok());
     }
 
     #[test]

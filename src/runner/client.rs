@@ -73,9 +73,12 @@ pub struct ExecClient {
 }
 
 impl ExecClient {
-    /// Starts `command` (through `sh -c`) with the plugin environment.
+    /// Starts `command` (through `sh -c`, in directory `cwd`: the spec
+    /// file's, so that relative paths in it work from anywhere) with the
+    /// plugin environment.
     pub fn open(
         command: &str,
+        cwd: &std::path::Path,
         env: &[(String, String)],
         label: String,
         log: LogSink,
@@ -83,6 +86,7 @@ impl ExecClient {
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
             .arg(command)
+            .current_dir(cwd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -73,10 +73,10 @@ impl Db {
             .iter()
             .map(|(k, v)| format!("export {k}={}; ", quote(v)))
             .collect();
-        let init_offset = self
-            .faketime
-            .as_ref()
-            .map_or(String::new(), |f| format!("[ -f {f} ] || echo +0 > {f}; "));
+        let init_offset = self.faketime.as_ref().map_or(String::new(), |f| {
+            let f = quote(f);
+            format!("[ -f {f} ] || echo +0 > {f}; ")
+        });
         let dd = quote(&self.plan.data_dir);
         Ok(format!(
             "mkdir -p {dd} \"$(dirname {p})\" \"$(dirname {l})\"; cd {dd}; {init_offset}{exports}\
@@ -172,8 +172,9 @@ impl Db {
             let bodies = match (&file.template, &file.source) {
                 (Some(t), _) => self.render_all(t)?,
                 (None, Some(src)) => {
-                    let body = std::fs::read_to_string(src)
-                        .map_err(|e| vec![format!("configure: {src}: {e}")])?;
+                    let src = self.plan.base_dir.join(src);
+                    let body = std::fs::read_to_string(&src)
+                        .map_err(|e| vec![format!("configure: {}: {e}", src.display())])?;
                     vec![body; self.remotes.len()]
                 }
                 (None, None) => continue,
@@ -199,7 +200,7 @@ impl Db {
             return Ok(());
         };
         let scripts = self.render_all(probe)?;
-        let deadline = Instant::now() + *timeout;
+        let deadline = super::later(*timeout);
         let mut last = Vec::new();
         while Instant::now() < deadline {
             match self
@@ -224,7 +225,7 @@ impl Db {
                 .into_iter()
                 .map(|l| format!("tail -n 5 {} 2>/dev/null || true", quote(&l)))
                 .collect(),
-            Err(_) => return String::new(),
+            Err(e) => return format!("\n    (no log tail: {})", e.join("; ")),
         };
         match self.each("log", scripts, Duration::from_secs(5)).await {
             Ok(tails) => self
@@ -240,7 +241,7 @@ impl Db {
                     )
                 })
                 .collect(),
-            Err(_) => String::new(),
+            Err(e) => format!("\n    (no log tail: {})", e.join("; ")),
         }
     }
 
@@ -269,53 +270,109 @@ impl Db {
     }
 
     /// Names of the current primaries, from the `primaries` probe (empty if
-    /// there is none or it fails).
-    pub async fn primaries(&self) -> Vec<String> {
+    /// the spec has none); an error says why they could not be found.
+    pub async fn primaries(&self) -> Result<Vec<String>, String> {
         let Some(p) = &self.plan.db.primaries else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        let Ok(scripts) = self.render_all(p) else {
-            return Vec::new();
-        };
-        let Ok(outs) = self
-            .each("primaries", scripts, Duration::from_secs(5))
-            .await
-        else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = outs
+        let scripts = self.render_all(p).map_err(|e| e.join("; "))?;
+        // A node that is down (killed, cut off) cannot answer: the others do.
+        let jobs = self
+            .remotes
             .iter()
-            .flat_map(|o| o.split_whitespace().map(String::from))
+            .cloned()
+            .zip(
+                scripts
+                    .into_iter()
+                    .map(|s| Cmd::shell(s).sudo(true).timeout(Duration::from_secs(5))),
+            )
             .collect();
+        let results = on_all_each(jobs).await;
+        let mut names: Vec<String> = results
+            .iter()
+            .flatten()
+            .filter(|o| o.success())
+            .flat_map(|o| {
+                o.stdout_text()
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if names.is_empty()
+            && results
+                .iter()
+                .all(|r| !r.as_ref().is_ok_and(|o| o.success()))
+        {
+            return Err(format!(
+                "the primaries probe failed on every node: {}",
+                results
+                    .iter()
+                    .filter_map(|r| r.as_ref().err().map(ToString::to_string))
+                    .next()
+                    .unwrap_or_else(|| "non-zero exit".into())
+            ));
+        }
         names.sort();
         names.dedup();
-        names.retain(|n| self.remotes.iter().any(|r| &r.node().name == n));
-        names
+        let unknown: Vec<&String> = names
+            .iter()
+            .filter(|n| !self.remotes.iter().any(|r| &r.node().name == *n))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "the primaries probe printed {unknown:?}, which are not node names"
+            ));
+        }
+        Ok(names)
     }
 
     /// Copies every node's log files into `dir/nodes/NODE/`; returns what
-    /// could not be copied.
+    /// could not be copied (a template that did not render included). Every
+    /// file lands inside `dir`: node and file names that could lead out of
+    /// it (`..`, `/`) are refused.
     pub async fn pull_logs(&self, dir: &Path) -> Vec<String> {
         let mut errs = Vec::new();
         let mut templates = vec![self.plan.log.clone()];
         templates.extend(self.plan.db.logs.iter().cloned());
         for (i, r) in self.remotes.iter().enumerate() {
-            let node_dir = dir.join("nodes").join(&r.node().name);
+            let name = &r.node().name;
+            let Some(node_dir) = child(&dir.join("nodes"), name) else {
+                errs.push(format!("node name {name:?} cannot be a directory name"));
+                continue;
+            };
             if let Err(e) = std::fs::create_dir_all(&node_dir) {
                 errs.push(format!("{}: {e}", node_dir.display()));
                 continue;
             }
+            let mut taken = std::collections::BTreeSet::new();
             for t in &templates {
-                let Ok(path) = self.render(i, t) else {
+                let path = match self.render(i, t) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        errs.push(format!("node {name}: log path: {e}"));
+                        continue;
+                    }
+                };
+                let base = Path::new(&path)
+                    .file_name()
+                    .map_or("log".into(), |n| n.to_string_lossy().into_owned());
+                // Two logs with one file name (a.log from two directories)
+                // are both kept.
+                let mut file = base.clone();
+                let mut k = 1;
+                while !taken.insert(file.clone()) {
+                    k += 1;
+                    file = format!("{base}.{k}");
+                }
+                let Some(target) = child(&node_dir, &file) else {
+                    errs.push(format!("node {name}: log {path}: no usable file name"));
                     continue;
                 };
                 match r.download(&path).await {
                     Ok(bytes) => {
-                        let name = Path::new(&path)
-                            .file_name()
-                            .map_or("log".into(), |n| n.to_string_lossy().into_owned());
-                        if let Err(e) = std::fs::write(node_dir.join(name), bytes) {
-                            errs.push(format!("{}: {e}", node_dir.display()));
+                        if let Err(e) = std::fs::write(&target, bytes) {
+                            errs.push(format!("{}: {e}", target.display()));
                         }
                     }
                     Err(e) => errs.push(format!("log {path}: {e}")),
@@ -323,5 +380,26 @@ impl Db {
             }
         }
         errs
+    }
+}
+
+/// `dir/name` if `name` is one plain path component (not empty, `.`, `..`,
+/// and without `/`), so the result stays inside `dir`.
+fn child(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    let ok = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0']);
+    ok.then(|| dir.join(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pulled_files_stay_inside_the_run_directory() {
+        let d = Path::new("/store/run/nodes");
+        assert_eq!(child(d, "n1"), Some(d.join("n1")));
+        for bad in ["", ".", "..", "../x", "/abs", "a/b"] {
+            assert_eq!(child(d, bad), None, "{bad:?}");
+        }
     }
 }

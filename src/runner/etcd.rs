@@ -17,6 +17,9 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
+/// Largest response body read (etcd's answers here are a few hundred bytes).
+const MAX_BODY: usize = 64 << 20;
+
 /// One worker's connection to one etcd member.
 pub struct EtcdClient {
     addr: String,
@@ -89,7 +92,10 @@ impl EtcdClient {
             .split_whitespace()
             .nth(1)
             .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
+            .ok_or_else(|| Failure {
+                sent: true,
+                error: format!("malformed HTTP status line {:?}", status.trim_end()),
+            })?;
         let (mut length, mut chunked) = (None, false);
         loop {
             let mut line = String::new();
@@ -100,17 +106,33 @@ impl EtcdClient {
             }
             let lower = line.to_ascii_lowercase();
             if let Some(v) = lower.strip_prefix("content-length:") {
-                length = v.trim().parse::<usize>().ok();
+                length = Some(v.trim().parse::<usize>().map_err(|_| Failure {
+                    sent: true,
+                    error: format!("malformed header {line:?}"),
+                })?);
             } else if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
                 chunked = true;
             }
         }
-        let bytes = if chunked {
-            read_chunked(reader).await.map_err(sent)?
-        } else {
-            let mut b = vec![0; length.unwrap_or(0)];
-            reader.read_exact(&mut b).await.map_err(sent)?;
-            b
+        let bytes = match (chunked, length) {
+            (true, _) => read_chunked(reader).await.map_err(sent)?,
+            (false, Some(n)) if n <= MAX_BODY => {
+                let mut b = vec![0; n];
+                reader.read_exact(&mut b).await.map_err(sent)?;
+                b
+            }
+            (false, Some(n)) => {
+                return Err(Failure {
+                    sent: true,
+                    error: format!("response of {n} bytes is larger than {MAX_BODY}"),
+                })
+            }
+            (false, None) => {
+                return Err(Failure {
+                    sent: true,
+                    error: "response with neither Content-Length nor chunked encoding".into(),
+                })
+            }
         };
         let v: Value = serde_json::from_slice(&bytes).map_err(|e| Failure {
             sent: true,
@@ -206,8 +228,16 @@ async fn read_chunked(reader: &mut BufReader<OwnedReadHalf>) -> std::io::Result<
     loop {
         let mut size = String::new();
         reader.read_line(&mut size).await?;
-        let n =
-            usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+        let field = size.trim().split(';').next().unwrap_or("");
+        let n = usize::from_str_radix(field, 16)
+            .ok()
+            .filter(|n| out.len().saturating_add(*n) <= MAX_BODY)
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("malformed or oversized chunk size {:?}", size.trim()),
+                )
+            })?;
         let mut chunk = vec![0; n + 2];
         reader.read_exact(&mut chunk).await?;
         if n == 0 {
@@ -243,5 +273,49 @@ impl Client for EtcdClient {
         Box::pin(async move {
             self.conn = None;
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A write against a server that answers `answer` to anything.
+    async fn write_against(answer: &'static str) -> Reply {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            if let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(answer.as_bytes()).await;
+                let _ = s.shutdown().await;
+            }
+        });
+        let mut c = EtcdClient::new("127.0.0.1", port, false);
+        let req = Request {
+            id: 1,
+            f: "write".into(),
+            key: None,
+            value: json!(3),
+        };
+        c.invoke(&req, Duration::from_secs(5)).await
+    }
+
+    #[tokio::test]
+    async fn a_response_without_status_or_length_is_indeterminate_not_empty() {
+        let r = write_against("garbage\r\n\r\n{}").await;
+        assert_eq!(r.kind, OpType::Info);
+        assert!(r.error.unwrap().contains("malformed HTTP status"));
+        let r = write_against("HTTP/1.1 200 OK\r\n\r\n{}").await;
+        assert_eq!(r.kind, OpType::Info);
+        assert!(r.error.unwrap().contains("neither Content-Length"));
+        let r = write_against("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n{}").await;
+        assert!(r.error.unwrap().contains("malformed header"));
+        let r = write_against("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").await;
+        assert!(r.error.unwrap().contains("chunk size"));
+        let r = write_against("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}").await;
+        assert_eq!(r.kind, OpType::Ok);
     }
 }

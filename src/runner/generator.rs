@@ -218,6 +218,7 @@ mod tests {
             key_count: 3,
             txn_length: 4,
             max_writes_per_key: 4,
+            base_dir: ".".into(),
         }
     }
 
@@ -234,14 +235,22 @@ mod tests {
             6,
             "group 0 moves to a fresh key every 5 ops: {keys:?}"
         );
-        let writes: Vec<&Value> = ops
+        // Every value written to a key (by write or by cas) is new for it.
+        let writes: Vec<(String, String)> = ops
             .iter()
-            .filter(|(f, k, _)| &**f == "write" && k == &Some(json!(0)))
-            .map(|(_, _, v)| v)
+            .filter_map(|(f, k, v)| match &**f {
+                "write" => Some((k.clone().unwrap().to_string(), v.to_string())),
+                "cas" => Some((k.clone().unwrap().to_string(), v[1].to_string())),
+                _ => None,
+            })
             .collect();
-        let mut uniq = writes.clone();
-        uniq.dedup();
-        assert_eq!(writes, uniq);
+        assert!(writes.len() > 5, "{writes:?}");
+        let distinct: std::collections::BTreeSet<&(String, String)> = writes.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            writes.len(),
+            "a value written twice to a key: {writes:?}"
+        );
         let mut a = Generator::new(&plan(KeyMode::Single), 6, 3);
         let mut b = Generator::new(&plan(KeyMode::Single), 6, 3);
         assert_eq!(

@@ -14,8 +14,10 @@ pub mod generator;
 pub mod postgres;
 mod progress;
 pub mod recorder;
+pub mod reproduce;
 pub mod results;
 pub mod store;
+pub mod teardown;
 pub mod template;
 
 use crate::control::Remote;
@@ -25,14 +27,14 @@ use db::Db;
 use faultline_checkers::{History, Op, OpType, Process, Validity};
 use faultline_nemesis::clock::{self, ClockMode};
 use faultline_nemesis::process::ProcessSpec;
-use faultline_nemesis::{FaultKind, Nemesis, Schedule, Setup, Shell};
+use faultline_nemesis::{Fault, FaultKind, Nemesis, Schedule, Setup, Shell};
 use generator::Generator;
 use recorder::Recorder;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How to run (beyond the plan).
 pub struct RunOptions {
@@ -48,6 +50,10 @@ pub struct RunOptions {
     pub stop: Arc<AtomicBool>,
     /// Time limit for the checkers.
     pub check_limit: Duration,
+    /// Spec, overrides and cluster, recorded in results.json.
+    pub inputs: reproduce::Inputs,
+    /// Faults to apply in this order instead of drawing them (a replay).
+    pub replay: Option<Vec<Fault>>,
 }
 
 /// What a run produced.
@@ -73,6 +79,8 @@ struct Shared {
     nodes: Vec<crate::control::Node>,
     workers: usize,
     fault: Mutex<Option<String>>,
+    /// Faults applied so far, for results.json.
+    applied: Mutex<Vec<reproduce::Applied>>,
 }
 
 /// A failed run: the message and the exit code it maps to.
@@ -105,6 +113,7 @@ pub async fn run(
     remotes: Vec<Arc<dyn Remote>>,
     opts: &RunOptions,
 ) -> Result<Outcome, RunError> {
+    let started = SystemTime::now();
     let dir = store::new_run(&opts.store, &plan.name)
         .map_err(|e| RunError::internal(format!("{}: {e}", opts.store.display())))?;
     std::fs::write(dir.join("test.yaml"), &opts.spec_text)
@@ -115,7 +124,7 @@ pub async fn run(
     let recorder = Recorder::create(&dir.join("history.jsonl"))
         .map_err(|e| RunError::internal(e.to_string()))?;
     let note = |m: &str| {
-        eprintln!("{m}");
+        crate::say!("{m}");
         if let Ok(mut w) = log.lock() {
             let _ = writeln!(w, "{m}");
         }
@@ -135,20 +144,20 @@ pub async fn run(
     let faketime =
         (opts.local && clock_faults).then(|| format!("{}/faultline-faketime", plan.data_dir));
     let db = Arc::new(Db::new(plan.clone(), remotes.clone(), faketime.clone()));
-    let nemesis = build_nemesis(&plan, &db, &remotes, faketime, opts.local)?;
+    let nemesis = build_nemesis(&plan, &db, &remotes, faketime, opts.local)?.map(Arc::new);
     if let (Some(n), Some(spec)) = (&nemesis, &plan.nemesis) {
         let mut unsupported = n.probe(&spec.faults).await;
         if let (true, Some(bin)) = (clock_faults, &plan.db.binary) {
             let kind = n
                 .shell()
                 .run(&remotes[0].node().name, &clock::detect_script(bin))
-                .await
-                .unwrap_or_default();
-            if kind == "go" || kind == "static" {
-                unsupported.push((
-                    FaultKind::Clock,
-                    format!("{bin} is a {kind} binary, which libfaketime cannot shift"),
-                ));
+                .await;
+            if let Some(why) = faketime_refusal(bin, kind.map_err(|e| e.to_string())) {
+                for k in [FaultKind::Clock, FaultKind::ClockStrobe] {
+                    if plan.nemesis.as_ref().is_some_and(|s| s.faults.contains(&k)) {
+                        unsupported.push((k, why.clone()));
+                    }
+                }
             }
         }
         if !unsupported.is_empty() {
@@ -163,54 +172,55 @@ pub async fn run(
         }
     }
 
+    // From here on, faults and the DB are put right on every path.
+    let guard = teardown::Teardown::new(nemesis.clone(), db.clone(), opts.leave_db_running);
     note("setting up the DB on every node");
-    let setup = db.setup().await;
-    let result = match setup {
-        Err(errs) => Err(RunError::bad(format!(
-            "DB setup failed:\n  {}",
-            errs.join("\n  ")
-        ))),
-        Ok(()) => {
+    // In a task of its own, so that a panic in it is an error here and the
+    // teardown below still runs in order (the guard covers the rest).
+    let work = tokio::spawn({
+        let (plan, db, nemesis) = (plan.clone(), db.clone(), nemesis.clone());
+        let (stop, log, replay) = (opts.stop.clone(), log.clone(), opts.replay.clone());
+        async move {
+            db.setup().await.map_err(|errs| {
+                RunError::bad(format!("DB setup failed:\n  {}", errs.join("\n  ")))
+            })?;
+            let workers = plan.concurrency.workers(remotes.len());
             let shared = Arc::new(Shared {
-                workers: plan.concurrency.workers(remotes.len()),
-                generator: Mutex::new(Generator::new(
-                    &plan,
-                    plan.concurrency.workers(remotes.len()),
-                    remotes.len(),
-                )),
+                workers,
+                generator: Mutex::new(Generator::new(&plan, workers, remotes.len())),
                 recorder,
-                stop: opts.stop.clone(),
-                deadline: Instant::now() + plan.time_limit,
+                stop,
+                deadline: later(plan.time_limit),
                 ids: AtomicU64::new(0),
                 slots: AtomicU64::new(0),
-                log: log.clone(),
+                log,
                 nodes: remotes.iter().map(|r| r.node().clone()).collect(),
                 plan: plan.clone(),
                 fault: Mutex::new(None),
+                applied: Mutex::new(Vec::new()),
             });
-            match client_setup(&shared).await {
-                Ok(()) => Ok(main_phase(shared, &db, nemesis.as_ref()).await),
-                Err(e) => Err(RunError::bad(e)),
-            }
+            client_setup(&shared).await.map_err(RunError::bad)?;
+            Ok(main_phase(shared, &db, nemesis.as_deref(), replay).await)
         }
-    };
-    // Teardown, on every path.
-    if let Some(n) = &nemesis {
-        match n.teardown().await {
-            Ok(repaired) if !repaired.is_empty() => {
-                note(&format!("healed: {}", repaired.join("; ")))
-            }
-            Ok(_) => {}
-            Err(e) => note(&format!("warning: heal failed: {e}")),
-        }
+    });
+    let result = work.await.unwrap_or_else(|e| {
+        let why = if e.is_panic() {
+            crate::exit::payload_message(&*e.into_panic())
+        } else {
+            e.to_string()
+        };
+        Err(RunError::internal(format!(
+            "the run failed ({why}); history.jsonl has what was recorded (faultline check reads it)"
+        )))
+    });
+    for l in guard.heal().await {
+        note(&l);
     }
     for e in db.pull_logs(&dir).await {
         note(&format!("warning: could not copy a log: {e}"));
     }
-    if !opts.leave_db_running {
-        if let Err(errs) = db.teardown().await {
-            note(&format!("warning: DB teardown: {}", errs.join("; ")));
-        }
+    for l in guard.finish().await {
+        note(&l);
     }
     let (shared, main_err) = match result {
         Err(e) => return Err(e),
@@ -226,10 +236,37 @@ pub async fn run(
     // Line numbers of history.jsonl, so explanations point into the file.
     let lines = (1..=ops.len() as u32).collect();
     let history = History::with_lines(ops, lines);
-    let results = results::check(&plan, &history, opts.check_limit);
-    let json = serde_json::to_string_pretty(&results.json).unwrap_or_default();
+    let mut results = {
+        let (plan, limit) = (plan.clone(), opts.check_limit);
+        check_off_runtime(move || results::check(&plan, &history, limit), &opts.stop).await
+    };
+    let record = reproduce::RunRecord {
+        faultline: reproduce::Build::current(),
+        seed: plan.seed,
+        inputs: opts.inputs.clone(),
+        nodes: shared.nodes.clone(),
+        started: store::rfc3339(started),
+        finished: store::rfc3339(SystemTime::now()),
+        schedule: std::mem::take(&mut *lock(&shared.applied)),
+        replay: format!(
+            "faultline test --replay {}",
+            std::fs::canonicalize(&dir)
+                .unwrap_or_else(|_| dir.clone())
+                .display()
+        ),
+    };
+    let mut json = std::mem::take(&mut results.json);
+    match serde_json::to_value(&record) {
+        Ok(r) => json["run"] = r,
+        Err(e) => note(&format!(
+            "warning: the run record could not be written: {e}"
+        )),
+    }
+    let json = serde_json::to_string_pretty(&json).map_err(|e| {
+        RunError::internal(format!("results.json could not be written as JSON: {e}"))
+    })?;
     std::fs::write(dir.join("results.json"), json)
-        .map_err(|e| RunError::internal(e.to_string()))?;
+        .map_err(|e| RunError::internal(format!("{}: {e}", dir.join("results.json").display())))?;
     if let Err(e) = results.write_witness(&dir) {
         note(&format!("warning: writing witness.json failed: {e}"));
     }
@@ -238,6 +275,64 @@ pub async fn run(
         dir,
         summary: results.text,
     })
+}
+
+/// Runs the checkers (`check`) on a blocking thread, off the async
+/// runtime. A checker that panics makes the verdict unknown with the
+/// reason; a Ctrl-C that arrives while they run (`stop` set during checking)
+/// stops waiting for them: the verdict is unknown, "interrupted". (The
+/// checkers take a time limit but no cancel flag, so an abandoned search
+/// ends with its time limit or with the process.)
+async fn check_off_runtime(
+    check: impl FnOnce() -> results::Results + Send + 'static,
+    stop: &Arc<AtomicBool>,
+) -> results::Results {
+    let stopped_before = stop.load(Ordering::Relaxed);
+    let task = tokio::task::spawn_blocking(move || {
+        let _quiet = crate::exit::quiet_panics();
+        check()
+    });
+    let stop = stop.clone();
+    let interrupted = async move {
+        while stopped_before || !stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let unknown = |why: String| results::Results {
+        valid: Validity::Unknown,
+        json: serde_json::json!({"valid": "unknown", "error": why}),
+        text: format!("checkers: unknown ({why})\n"),
+        witness: None,
+    };
+    tokio::select! {
+        done = task => match done {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => unknown(format!(
+                "a checker panicked: {} (a bug; please report it)",
+                crate::exit::payload_message(&*e.into_panic())
+            )),
+            Err(e) => unknown(format!("the checkers did not finish: {e}")),
+        },
+        () = interrupted => unknown("interrupted by Ctrl-C while checking".into()),
+    }
+}
+
+/// Why libfaketime cannot shift `bin`, given what the detection probe
+/// printed (or why it failed): a Go or static binary, or a probe that could
+/// not tell — never silently allowed.
+fn faketime_refusal(bin: &str, probe: Result<String, String>) -> Option<String> {
+    match probe.as_deref().map(str::trim) {
+        Ok("dynamic") => None,
+        Ok(kind @ ("go" | "static")) => Some(format!(
+            "{bin} is a {kind} binary, which libfaketime cannot shift"
+        )),
+        Ok(other) => Some(format!(
+            "could not tell whether {bin} is a Go or static binary (the probe printed {other:?})"
+        )),
+        Err(e) => Some(format!(
+            "could not tell whether {bin} is a Go or static binary: {e}"
+        )),
+    }
 }
 
 /// Runs the client's `setup` once before the workers start, retrying for
@@ -298,6 +393,7 @@ async fn main_phase(
     shared: Arc<Shared>,
     db: &Arc<Db>,
     nemesis: Option<&Nemesis<crate::control::shell::RemoteShell>>,
+    replay: Option<Vec<Fault>>,
 ) -> (Arc<Shared>, Option<String>) {
     let progress = progress::start(shared.clone());
     let mut workers = tokio::task::JoinSet::new();
@@ -307,7 +403,11 @@ async fn main_phase(
     }
     let nemesis_err = match (nemesis, shared.plan.nemesis.clone()) {
         (Some(n), Some(spec)) => {
-            nemesis_loop(n, Schedule::new(spec, shared.plan.seed), db, &shared).await
+            let faults = match replay {
+                Some(f) => Faults::Replayed(f.into()),
+                None => Faults::Drawn(Schedule::new(spec.clone(), shared.plan.seed)),
+            };
+            nemesis_loop(n, faults, spec.interval, spec.quiet, db, &shared).await
         }
         _ => None,
     };
@@ -372,6 +472,7 @@ fn open_client(s: &Shared, w: usize, process: u64) -> Box<dyn Client> {
     }
     Box::new(ExecClient::open(
         &s.plan.client_command,
+        &s.plan.base_dir,
         &env,
         format!("plugin p{process} {}", node.name),
         s.log.clone(),
@@ -434,10 +535,13 @@ async fn worker(w: usize, s: Arc<Shared>) -> (usize, u64, Box<dyn Client>) {
         }
         if let Some(rate) = s.plan.rate {
             let slot = s.slots.fetch_add(1, Ordering::Relaxed);
-            let at = start + Duration::from_secs_f64(slot as f64 / rate);
-            if at >= s.deadline {
+            // An instant past what a clock can hold is past the deadline.
+            let at = Duration::try_from_secs_f64(slot as f64 / rate)
+                .ok()
+                .and_then(|d| start.checked_add(d));
+            let Some(at) = at.filter(|at| *at < s.deadline) else {
                 break;
-            }
+            };
             tokio::time::sleep_until(at.into()).await;
         }
         let op = s
@@ -489,6 +593,18 @@ fn event(
     op
 }
 
+/// Locks a mutex, also after a panic elsewhere poisoned it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A line in the run's `faultline.log`.
+fn log_line(s: &Shared, line: &str) {
+    if let Ok(mut w) = s.log.lock() {
+        let _ = writeln!(w, "{line}");
+    }
+}
+
 fn record_nemesis(s: &Shared, f: &str, value: serde_json::Value, error: Option<String>) {
     let f: Arc<str> = Arc::from(f);
     s.recorder.record(event(
@@ -502,30 +618,71 @@ fn record_nemesis(s: &Shared, f: &str, value: serde_json::Value, error: Option<S
     ));
 }
 
+/// The instant `d` from now, or the latest instant the clock can hold if
+/// that is beyond it: deadlines never overflow.
+pub(crate) fn later(d: Duration) -> Instant {
+    let now = Instant::now();
+    let mut d = d;
+    loop {
+        match now.checked_add(d) {
+            Some(t) => return t,
+            None => d /= 2,
+        }
+    }
+}
+
 /// Sleeps until `d` passes, the deadline comes, or Ctrl-C.
 async fn pause(s: &Shared, d: Duration) {
-    let until = (Instant::now() + d).min(s.deadline);
+    let until = later(d).min(s.deadline);
     while Instant::now() < until && !s.stop.load(Ordering::Relaxed) {
         tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(100))).await;
     }
 }
 
+/// Where faults come from: drawn from the schedule, or a run's recorded
+/// faults replayed in order.
+enum Faults {
+    Drawn(Schedule),
+    Replayed(std::collections::VecDeque<Fault>),
+}
+
 /// Starts and stops faults on the schedule until the deadline.
 async fn nemesis_loop(
     n: &Nemesis<crate::control::shell::RemoteShell>,
-    mut schedule: Schedule,
+    mut faults: Faults,
+    interval: Duration,
+    quiet: Duration,
     db: &Db,
     s: &Shared,
 ) -> Option<String> {
     let names: Vec<String> = s.nodes.iter().map(|n| n.name.clone()).collect();
-    let interval = schedule.spec().interval;
-    pause(s, schedule.spec().quiet).await;
+    pause(s, quiet).await;
     let mut first_error = None;
-    while !s.stop.load(Ordering::Relaxed) && Instant::now() + interval < s.deadline {
-        let primaries = db.primaries().await;
-        let fault = match schedule.next(&names, &primaries) {
-            Ok(f) => f,
-            Err(e) => return Some(e),
+    while !s.stop.load(Ordering::Relaxed) && later(interval) < s.deadline {
+        let fault = match &mut faults {
+            Faults::Drawn(schedule) => {
+                let primaries = match db.primaries().await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        log_line(
+                            s,
+                            &format!("warning: primaries unknown for this fault: {e}"),
+                        );
+                        Vec::new()
+                    }
+                };
+                match schedule.next(&names, &primaries) {
+                    Ok(f) => f,
+                    Err(e) => return Some(e),
+                }
+            }
+            Faults::Replayed(list) => match list.pop_front() {
+                Some(f) => f,
+                None => {
+                    log_line(s, "the replayed schedule has no more faults");
+                    break;
+                }
+            },
         };
         let start_f: Arc<str> = Arc::from(fault.start_f());
         s.recorder.record(event(
@@ -539,13 +696,25 @@ async fn nemesis_loop(
         ));
         *s.fault.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(format!("{} {}", fault.kind().name(), fault.value()));
-        match n.start(&fault).await {
-            Ok(_) => record_nemesis(s, &start_f, fault.value(), None),
+        let start_ns = s.recorder.now();
+        let start_error = match n.start(&fault).await {
+            Ok(_) => {
+                record_nemesis(s, &start_f, fault.value(), None);
+                None
+            }
             Err(e) => {
                 record_nemesis(s, &start_f, fault.value(), Some(e.to_string()));
                 first_error.get_or_insert(e.to_string());
+                Some(e.to_string())
             }
-        }
+        };
+        lock(&s.applied).push(reproduce::Applied {
+            kind: fault.kind().name().to_string(),
+            value: fault.value(),
+            start_ns,
+            stop_ns: None,
+            error: start_error,
+        });
         pause(s, interval).await;
         let stop_f: Arc<str> = Arc::from(fault.stop_f());
         s.recorder.record(event(
@@ -557,15 +726,102 @@ async fn nemesis_loop(
             None,
             None,
         ));
-        match n.stop(&fault).await {
-            Ok(_) => record_nemesis(s, &stop_f, fault.value(), None),
+        let stop_error = match n.stop(&fault).await {
+            Ok(_) => {
+                record_nemesis(s, &stop_f, fault.value(), None);
+                None
+            }
             Err(e) => {
                 record_nemesis(s, &stop_f, fault.value(), Some(e.to_string()));
                 first_error.get_or_insert(e.to_string());
+                Some(e.to_string())
+            }
+        };
+        if let Some(a) = lock(&s.applied).last_mut() {
+            a.stop_ns = Some(s.recorder.now());
+            if let Some(e) = stop_error {
+                a.error.get_or_insert(e);
             }
         }
         *s.fault.lock().unwrap_or_else(|e| e.into_inner()) = None;
         pause(s, interval).await;
     }
     first_error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_faults_are_refused_when_the_binary_cannot_be_told() {
+        assert_eq!(faketime_refusal("db", Ok("dynamic\n".into())), None);
+        assert!(faketime_refusal("etcd", Ok("go".into()))
+            .unwrap()
+            .contains("etcd is a go binary"));
+        assert!(faketime_refusal("db", Ok(String::new()))
+            .unwrap()
+            .contains("could not tell"));
+        assert!(faketime_refusal("db", Err("node n1: ssh: refused".into()))
+            .unwrap()
+            .contains("ssh: refused"));
+    }
+
+    fn valid() -> results::Results {
+        results::Results {
+            valid: Validity::Valid,
+            json: serde_json::json!({"valid": true}),
+            text: String::new(),
+            witness: None,
+        }
+    }
+
+    #[test]
+    fn checkers_run_off_the_runtime_and_panics_or_ctrl_c_make_unknown() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        rt.block_on(async {
+            assert_eq!(check_off_runtime(valid, &stop).await.valid, Validity::Valid);
+            let r = check_off_runtime(|| panic!("checker bug"), &stop).await;
+            assert_eq!(r.valid, Validity::Unknown);
+            assert!(
+                r.text.contains("a checker panicked: checker bug"),
+                "{}",
+                r.text
+            );
+            // The runtime's one worker stays free while a checker computes,
+            // and a Ctrl-C during checking ends the wait.
+            let flip = {
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    stop.store(true, Ordering::Relaxed);
+                })
+            };
+            let slow = || {
+                std::thread::sleep(Duration::from_secs(3));
+                valid()
+            };
+            let t = Instant::now();
+            let r = check_off_runtime(slow, &stop).await;
+            assert_eq!(r.valid, Validity::Unknown);
+            assert!(r.json["error"].as_str().unwrap().contains("interrupted"));
+            assert!(t.elapsed() < Duration::from_secs(2));
+            flip.await.unwrap();
+            // A Ctrl-C before checking (stop ops, check what was recorded)
+            // does not cancel the check.
+            assert_eq!(check_off_runtime(valid, &stop).await.valid, Validity::Valid);
+        });
+    }
+
+    #[test]
+    fn deadlines_never_overflow() {
+        let far = later(Duration::MAX);
+        assert!(far > Instant::now());
+        assert!(later(Duration::from_secs(1)) <= far);
+    }
 }

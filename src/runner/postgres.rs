@@ -72,10 +72,13 @@ impl PgClient {
             .map_err(early)?;
         let mut out = Vec::with_capacity(mops.len());
         for m in mops {
-            let (f, k) = (m[0].as_str().unwrap_or(""), m[1].as_i64().unwrap_or(0));
+            // Checked before BEGIN (see `invoke`): these are known shapes.
+            let (f, k, v) = micro_op(m).map_err(|error| TxnError {
+                maybe_committed: false,
+                error,
+            })?;
             let result = match f {
                 "append" => {
-                    let v = m[2].as_i64().unwrap_or(0);
                     c.execute(
                         "INSERT INTO lists (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = lists.v || ',' || $2",
                         &[&k, &v.to_string()],
@@ -84,7 +87,6 @@ impl PgClient {
                     .map(|_| m.clone())
                 }
                 "w" => {
-                    let v = m[2].as_i64().unwrap_or(0);
                     c.execute("INSERT INTO registers (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = $2", &[&k, &v])
                         .await
                         .map(|_| m.clone())
@@ -127,6 +129,23 @@ impl PgClient {
     }
 }
 
+/// A micro-op's function, key and written value (0 for reads): `["append"
+/// | "w", KEY, VALUE]` or `["r", KEY, _]`, with integer keys and values.
+fn micro_op(m: &Value) -> Result<(&str, i64, i64), String> {
+    let bad = || {
+        format!(
+            "malformed micro-op {m}: expected [\"append\"|\"w\"|\"r\", key, value] with integers"
+        )
+    };
+    let f = m.get(0).and_then(Value::as_str).ok_or_else(bad)?;
+    let k = m.get(1).and_then(Value::as_i64).ok_or_else(bad)?;
+    match f {
+        "append" | "w" => Ok((f, k, m.get(2).and_then(Value::as_i64).ok_or_else(bad)?)),
+        "r" => Ok((f, k, 0)),
+        _ => Err(bad()),
+    }
+}
+
 fn describe(e: &tokio_postgres::Error) -> String {
     match (e.code(), e.as_db_error()) {
         (Some(code), Some(db)) => format!("{} (SQLSTATE {})", db.message(), code.code()),
@@ -157,6 +176,14 @@ impl Client for PgClient {
                     error: Some("postgres client runs txn ops".into()),
                 };
             };
+            // A malformed transaction is never sent: it definitely did not happen.
+            if let Some(e) = mops.iter().find_map(|m| micro_op(m).err()) {
+                return Reply {
+                    kind: OpType::Fail,
+                    value: req.value.clone(),
+                    error: Some(e),
+                };
+            }
             match tokio::time::timeout(timeout, self.txn(mops)).await {
                 Ok(Ok(v)) => Reply {
                     kind: OpType::Ok,
@@ -195,5 +222,26 @@ impl Client for PgClient {
         Box::pin(async move {
             self.client = None;
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_micro_ops_are_refused_not_read_as_zero() {
+        assert_eq!(micro_op(&json!(["append", 3, 7])), Ok(("append", 3, 7)));
+        assert_eq!(micro_op(&json!(["r", 3, null])), Ok(("r", 3, 0)));
+        for bad in [
+            json!([]),
+            json!(["append", "k", 1]),
+            json!(["append", 1]),
+            json!(["w", 1, 1.5]),
+            json!(["x", 1, 1]),
+            json!({"f": "r"}),
+        ] {
+            assert!(micro_op(&bad).unwrap_err().contains("malformed"), "{bad}");
+        }
     }
 }

@@ -58,7 +58,7 @@ pub fn start(shared: Arc<Shared>) -> Progress {
                     b.tick();
                 }
                 None if last_plain.elapsed() >= Duration::from_secs(5) => {
-                    eprintln!("{}", line(&shared));
+                    crate::say!("{}", line(&shared));
                     last_plain = Instant::now();
                 }
                 None => {}

@@ -114,7 +114,7 @@ fn linearizable(
             if let Some(u) = &a.unknown {
                 let _ = writeln!(text, "  could not decide: {}", u.reason);
             }
-            (a.valid, serde_json::to_value(&a).unwrap_or(Value::Null))
+            (a.valid, details(a.valid, &a))
         }
         Err(e) => {
             let _ = writeln!(
@@ -150,7 +150,7 @@ fn elle(plan: &Plan, history: &History, limit: Duration, text: &mut String) -> (
             for line in a.details() {
                 let _ = writeln!(text, "  {line}");
             }
-            (a.valid, serde_json::to_value(&a).unwrap_or(Value::Null))
+            (a.valid, details(a.valid, &a))
         }
         Err(e) => {
             let _ = writeln!(
@@ -163,6 +163,14 @@ fn elle(plan: &Plan, history: &History, limit: Duration, text: &mut String) -> (
             )
         }
     }
+}
+
+/// An analysis as JSON; if it cannot be serialized, the verdict with the
+/// reason instead of nothing.
+fn details(valid: Validity, analysis: &impl serde::Serialize) -> Value {
+    serde_json::to_value(analysis).unwrap_or_else(|e| {
+        json!({"valid": valid, "error": format!("the analysis could not be written as JSON: {e}")})
+    })
 }
 
 fn indent(s: &str) -> String {
@@ -216,8 +224,18 @@ fn stats(history: &History, text: &mut String) -> (Validity, Value) {
 }
 
 fn perf(history: &History, text: &mut String) -> (Validity, Value) {
-    let Ok(pairs) = history.pairs() else {
-        return (Validity::Valid, json!({"valid": true}));
+    let pairs = match history.pairs() {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = writeln!(
+                text,
+                "perf: unknown (invocations and completions could not be paired: {e})"
+            );
+            return (
+                Validity::Unknown,
+                json!({"valid": "unknown", "error": format!("invocations and completions could not be paired: {e}")}),
+            );
+        }
     };
     let mut lat: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for p in pairs {
@@ -260,6 +278,7 @@ fn perf(history: &History, text: &mut String) -> (Validity, Value) {
 mod tests {
     use super::*;
     use faultline_checkers::synth::{corrupt_read, register_history, RegisterSpec};
+    use faultline_checkers::Op;
     use std::path::Path;
 
     fn plan() -> Plan {
@@ -309,5 +328,22 @@ mod tests {
         assert!(!r.write_witness(&dir).unwrap());
         assert!(!dir.join("witness.json").exists());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn perf_is_unknown_with_the_reason_when_ops_cannot_be_paired() {
+        // A completion with no invocation.
+        let ops = vec![Op::new(
+            0,
+            Process::Client(0),
+            OpType::Ok,
+            "read",
+            Value::Null,
+        )];
+        let mut text = String::new();
+        let (v, j) = perf(&History::new(ops), &mut text);
+        assert_eq!(v, Validity::Unknown);
+        assert!(j["error"].as_str().unwrap().contains("paired"), "{j}");
+        assert!(text.contains("perf: unknown"), "{text}");
     }
 }

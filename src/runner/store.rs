@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// `YYYYmmddTHHMMSS.mmm` in UTC for `t`.
-pub fn timestamp(t: SystemTime) -> String {
+/// (year, month, day, hour, minute, second, millisecond) in UTC for `t`.
+fn civil(t: SystemTime) -> (i64, i64, i64, i64, i64, i64, u32) {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let (secs, ms) = (d.as_secs() as i64, d.subsec_millis());
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -19,12 +19,19 @@ pub fn timestamp(t: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}.{ms:03}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    (year, month, day, rem / 3600, rem % 3600 / 60, rem % 60, ms)
+}
+
+/// `YYYYmmddTHHMMSS.mmm` in UTC for `t`.
+pub fn timestamp(t: SystemTime) -> String {
+    let (y, mo, d, h, mi, s, ms) = civil(t);
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}.{ms:03}")
+}
+
+/// RFC 3339 in UTC for `t`: `2026-11-23T10:40:00.123Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    let (y, mo, d, h, mi, s, ms) = civil(t);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
 }
 
 /// Makes a fresh run directory for test `name` under `store`, and points
@@ -60,5 +67,6 @@ mod tests {
         let t = UNIX_EPOCH + std::time::Duration::from_millis(1_795_430_400_123);
         assert_eq!(timestamp(t), "20261123T104000.123");
         assert_eq!(timestamp(UNIX_EPOCH), "19700101T000000.000");
+        assert_eq!(rfc3339(t), "2026-11-23T10:40:00.123Z");
     }
 }

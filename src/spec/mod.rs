@@ -7,9 +7,12 @@
 
 mod duration;
 mod plan;
+mod render;
 
-pub use duration::DurationField;
-pub use plan::{ClientKind, Concurrency, KeyMode, NodesPlan, Plan, Values, WorkloadKind};
+pub use duration::{DurationField, MAX_SECONDS};
+pub use plan::{
+    ClientKind, Concurrency, KeyMode, NodesPlan, Overrides, Plan, Values, WorkloadKind, MAX_WORKERS,
+};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -48,13 +51,36 @@ pub struct Spec {
 }
 
 /// `nodes:` — `local:N` or a host list.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 pub enum NodesField {
     /// `local:N`.
     Text(String),
     /// Host names or addresses.
     List(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for NodesField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = NodesField;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("local:N or a list of nodes (HOST, HOST:PORT or NAME=HOST:PORT)")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<NodesField, E> {
+                Ok(NodesField::Text(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<NodesField, A::Error> {
+                Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(NodesField::List)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The DB lifecycle; every command is a template.
@@ -102,7 +128,7 @@ pub struct ConfigFile {
     /// Contents (template).
     #[serde(default)]
     pub template: Option<String>,
-    /// A local file to upload as is (relative to the working directory).
+    /// A local file to upload as is (relative to the spec file's directory).
     #[serde(default)]
     pub source: Option<String>,
 }
@@ -125,7 +151,7 @@ pub struct StartSpec {
 }
 
 /// `ready:` — a command, or a command with a timeout.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 pub enum ReadyField {
     /// Just the command (timeout 30 s).
@@ -134,9 +160,44 @@ pub enum ReadyField {
     Full {
         /// The probe.
         command: String,
-        /// How long to keep trying.
-        timeout: DurationField,
+        /// How long to keep trying (default 30 s).
+        timeout: Option<DurationField>,
     },
+}
+
+/// `ready:` written as a map (unknown keys are errors, with a suggestion).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadyMap {
+    command: String,
+    #[serde(default)]
+    timeout: Option<DurationField>,
+}
+
+impl<'de> Deserialize<'de> for ReadyField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ReadyField;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a command, or `command:` and `timeout:`")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<ReadyField, E> {
+                Ok(ReadyField::Command(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ReadyField, A::Error> {
+                let m = ReadyMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(ReadyField::Full {
+                    command: m.command,
+                    timeout: m.timeout,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `client:`
@@ -156,7 +217,7 @@ pub struct ClientSpec {
     pub reads: Option<String>,
     /// etcd / postgres: client port (default 2379 / 5432).
     #[serde(default)]
-    pub port: Option<u16>,
+    pub port: Option<i64>,
     /// postgres: `serializable` (default), `repeatable-read` or `read-committed`.
     #[serde(default)]
     pub isolation: Option<String>,
@@ -220,13 +281,43 @@ pub struct GeneratorSpec {
 }
 
 /// `concurrency:` — `10` or `2n`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 pub enum ConcurrencyField {
     /// A number of workers.
     Count(usize),
     /// `Kn`.
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for ConcurrencyField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ConcurrencyField;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number of workers like 10, or 2n (2 per node)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ConcurrencyField, E> {
+                usize::try_from(v)
+                    .map(ConcurrencyField::Count)
+                    .map_err(|_| E::custom(format!("{v} workers is too many")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ConcurrencyField, E> {
+                usize::try_from(v)
+                    .map(ConcurrencyField::Count)
+                    .map_err(|_| {
+                        E::custom(format!(
+                            "expected a number of workers of at least 1, found {v}"
+                        ))
+                    })
+            }
+            fn visit_str<E>(self, v: &str) -> Result<ConcurrencyField, E> {
+                Ok(ConcurrencyField::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `nemesis:`
@@ -267,9 +358,17 @@ pub struct Loaded {
     pub text: String,
     /// Parsed.
     pub spec: Spec,
+    /// The directory relative paths in the spec resolve against: the
+    /// file's own (or, for a replay, the original spec's).
+    pub base: PathBuf,
 }
 
 impl Loaded {
+    /// The directory against which relative paths in the spec resolve.
+    pub fn base_dir(&self) -> PathBuf {
+        self.base.clone()
+    }
+
     /// An error about `key` (a dotted path like `generator.rate`), placed at
     /// that key's line when it can be found.
     pub fn error_at(&self, key: &str, message: impl Into<String>) -> SpecError {
@@ -287,11 +386,22 @@ impl Loaded {
 pub fn load(path: &Path) -> Result<Loaded, SpecError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| SpecError::at(path, 0, 0, format!("cannot read: {e}")))?;
+    let base = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    from_text(path, text, base)
+}
+
+/// Parses spec `text` read from `path`, whose relative paths resolve
+/// against `base`.
+pub fn from_text(path: &Path, text: String, base: PathBuf) -> Result<Loaded, SpecError> {
     let spec = parse(path, &text)?;
     Ok(Loaded {
         path: path.into(),
         text,
         spec,
+        base,
     })
 }
 
@@ -309,8 +419,91 @@ pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecError> {
             .split_once(": ")
             .filter(|(p, _)| p.starts_with("line "))
             .map_or(msg, |(_, m)| m);
-        SpecError::at(path, line, column, with_suggestion(msg))
+        let mut msg = with_suggestion(&friendly(msg, found_at(text, line, column)));
+        if let Some(key) = key_at(text, line, column) {
+            if !msg.starts_with("unknown field") && !msg.starts_with("missing field") {
+                msg = format!("{key}: {msg}");
+            }
+        }
+        SpecError::at(path, line, column, msg)
     })
+}
+
+/// serde's terse type errors ("invalid u16") said as what was expected,
+/// with the value found.
+fn friendly(msg: &str, found: Option<String>) -> String {
+    let expected = match msg {
+        "invalid u8" | "invalid u16" | "invalid u32" | "invalid u64" | "invalid usize" => {
+            "expected a whole number of at least 0 (and not too large)"
+        }
+        "invalid i8" | "invalid i16" | "invalid i32" | "invalid i64" | "invalid isize" => {
+            "expected a whole number"
+        }
+        "invalid floating point" | "invalid f64" | "invalid f32" => "expected a number",
+        "invalid boolean" => "expected true or false",
+        "expected string scalar" => "expected a string",
+        other => return other.to_string(),
+    };
+    match found {
+        Some(f) => format!("{expected}, found {f}"),
+        None => expected.to_string(),
+    }
+}
+
+/// The scalar that starts at 1-based (`line`, `column`) of `text`.
+fn found_at(text: &str, line: usize, column: usize) -> Option<String> {
+    let l = text.lines().nth(line.checked_sub(1)?)?;
+    let rest: String = l.chars().skip(column.checked_sub(1)?).collect();
+    let v = rest.split([',', '}', ']', '#']).next().unwrap_or("").trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// The dotted key path whose value is at 1-based (`line`, `column`) of
+/// YAML `text`: the keys written before that column on the line (flow
+/// mappings included), then their parents by indentation.
+fn key_at(text: &str, line: usize, column: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?;
+    let before: String = here.chars().take(column.saturating_sub(1)).collect();
+    let mut path: Vec<String> = keys_in(&before);
+    let mut indent = here.len() - here.trim_start_matches([' ', '-']).len();
+    if path.is_empty() {
+        let after: String = here.chars().skip(column.saturating_sub(1)).collect();
+        match keys_in(&after).into_iter().next() {
+            // The error points at the key itself.
+            Some(k) if after.starts_with(&format!("{k}:")) => path.push(k),
+            // The value is on its own line (a list item, say): its key is above.
+            _ => indent += 1,
+        }
+    }
+    for l in lines[..line - 1].iter().rev() {
+        let body = l.trim_start_matches([' ', '-']);
+        let ind = l.len() - body.len();
+        if body.is_empty() || body.starts_with('#') || ind >= indent {
+            continue;
+        }
+        if let Some(k) = keys_in(l).into_iter().next() {
+            path.insert(0, k);
+            indent = ind;
+        }
+        if indent == 0 {
+            break;
+        }
+    }
+    (!path.is_empty()).then(|| path.join("."))
+}
+
+/// The `key:` tokens in a piece of a YAML line, in order.
+fn keys_in(s: &str) -> Vec<String> {
+    s.split([' ', '{', ',', '-'])
+        .filter_map(|w| w.strip_suffix(':'))
+        .filter(|k| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+        .map(String::from)
+        .collect()
 }
 
 /// Adds "did you mean `x`?" to serde's "unknown field `y`, expected one of
@@ -330,6 +523,7 @@ fn with_suggestion(msg: &str) -> String {
         .or_else(|| tail.split_once("expected "))
         .map(|(_, list)| {
             list.split(',')
+                .flat_map(|c| c.split(" or "))
                 .map(|c| c.trim().trim_matches('`'))
                 .collect()
         })
@@ -406,5 +600,21 @@ mod tests {
         let text = "name: x\ngenerator:\n  rate: -1\n  time_limit: 5s\n";
         assert_eq!(find_key(text, "generator.time_limit"), Some((4, 3)));
         assert_eq!(find_key(text, "rate"), Some((3, 3)));
+    }
+
+    #[test]
+    fn type_errors_name_their_key() {
+        let text = "name: t\nclient:\n  kind: etcd\n  port: 99999\nworkload:\n  mix: { read: x }\n";
+        assert_eq!(key_at(text, 4, 9).as_deref(), Some("client.port"));
+        assert_eq!(key_at(text, 6, 16).as_deref(), Some("workload.mix.read"));
+        assert_eq!(found_at(text, 6, 16).as_deref(), Some("x"));
+        assert_eq!(
+            friendly("invalid u64", Some("-1".into())),
+            "expected a whole number of at least 0 (and not too large), found -1"
+        );
+        assert_eq!(
+            with_suggestion("unknown field `timout`, expected `command` or `timeout`"),
+            "unknown field `timout`, expected `command` or `timeout` (did you mean `timeout`?)"
+        );
     }
 }

@@ -17,20 +17,26 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// True if this test can run; in CI a missing prerequisite is a failure.
-pub fn can_run() -> bool {
+/// Fails (loudly, never a silent pass) unless this machine can run a
+/// root-only test. Those tests are `#[ignore]`d with the reason, so a plain
+/// `cargo test` lists them as ignored; `-- --include-ignored` runs them,
+/// and then a missing prerequisite is a failure that says what to install.
+pub fn require_root() {
     // SAFETY: geteuid cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
-    let sshd = std::path::Path::new("/usr/sbin/sshd").exists();
-    if root && sshd {
-        return true;
-    }
     assert!(
-        std::env::var_os("CI").is_none(),
-        "cluster tests need root and openssh-server in CI"
+        root,
+        "this test needs root (it makes network namespaces): run it as root, or leave it ignored"
     );
-    eprintln!("skipped: needs root and /usr/sbin/sshd");
-    false
+    require("/usr/sbin/sshd", "openssh-server");
+}
+
+/// Fails unless `path` exists, saying which Debian package provides it.
+pub fn require(path: &str, package: &str) {
+    assert!(
+        std::path::Path::new(path).exists(),
+        "this test needs {path}: apt-get install -y {package}"
+    );
 }
 
 /// A cluster that is taken down when the test ends, however it ends.
