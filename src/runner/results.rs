@@ -40,6 +40,29 @@ impl Results {
     }
 }
 
+/// One of Jepsen's checkers (`set`, `set-full`).
+fn jepsen_checker(name: &str, history: &History, text: &mut String) -> (Validity, Value) {
+    match faultline_checkers::jepsen::check(name, history, &Default::default()) {
+        Ok(r) => {
+            let _ = writeln!(text, "{name}: {}", r.valid);
+            for line in &r.lines {
+                let _ = writeln!(text, "  {line}");
+            }
+            (r.valid, r.json)
+        }
+        Err(e) => {
+            let _ = writeln!(
+                text,
+                "{name}: unknown (the history could not be checked: {e})"
+            );
+            (
+                Validity::Unknown,
+                json!({"valid": "unknown", "error": e.to_string()}),
+            )
+        }
+    }
+}
+
 /// Runs the plan's checkers over `history`.
 pub fn check(plan: &Plan, history: &History, time_limit: Duration) -> Results {
     let mut valid = Validity::Valid;
@@ -52,6 +75,7 @@ pub fn check(plan: &Plan, history: &History, time_limit: Duration) -> Results {
             "elle" => elle(plan, history, time_limit, &mut text),
             "stats" => stats(history, &mut text),
             "perf" => perf(history, &mut text),
+            "set" | "set-full" => jepsen_checker(name, history, &mut text),
             other => (
                 Validity::Unknown,
                 json!({"valid": "unknown", "error": format!("unknown checker {other}")}),

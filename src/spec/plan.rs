@@ -224,7 +224,7 @@ pub struct Plan {
     pub base_dir: PathBuf,
 }
 
-const CHECKERS: [&str; 4] = ["linearizable", "elle", "stats", "perf"];
+const CHECKERS: [&str; 6] = ["linearizable", "elle", "stats", "perf", "set", "set-full"];
 
 /// Collects every problem found while validating.
 struct Problems<'a> {
@@ -903,6 +903,17 @@ impl Loaded {
                     format!(
                         "unknown checker {c:?}; expected {}{hint}",
                         CHECKERS.join(", ")
+                    ),
+                );
+            }
+        }
+        for c in checkers.iter().filter(|c| *c == "set" || *c == "set-full") {
+            if workload != WorkloadKind::Set {
+                p.key(
+                    "checkers",
+                    format!(
+                        "the {c} checker needs a set workload, not {}",
+                        s.workload.kind
                     ),
                 );
             }
