@@ -493,3 +493,17 @@ fn dry_run_prints_the_plan_and_touches_nothing() {
         "{out}"
     );
 }
+
+#[test]
+fn set_checkers_need_a_set_workload() {
+    assert_error(
+        "set-full.yaml",
+        &format!("{GOOD}checkers: [set-full]\n"),
+        &["checkers", "the set-full checker needs a set workload"],
+    );
+    assert_error(
+        "setfull-typo.yaml",
+        &format!("{GOOD}checkers: [set-ful]\n"),
+        &["checkers", "did you mean `set-full`?"],
+    );
+}
