@@ -538,3 +538,18 @@ fn data_cycles_are_found_whatever_models_are_asked_for() {
     assert_eq!(ser.may_satisfy, strict.may_satisfy);
     assert!(!strict.may_satisfy.contains(&"serializable"));
 }
+
+#[test]
+fn an_interrupt_stops_the_check_before_the_graph() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let flag = Arc::new(AtomicBool::new(true));
+    let a = check(
+        &unobserved_write_skew(),
+        Workload::ListAppend,
+        &Options::default().with_interrupt(Some(flag)),
+    )
+    .unwrap();
+    assert_eq!(a.valid, Validity::Unknown);
+    assert!(a.unknown.as_deref().unwrap_or("").contains("interrupted"));
+}

@@ -252,3 +252,32 @@ fn every_listed_file_has_a_test() {
         }
     }
 }
+
+#[test]
+fn an_interrupt_stops_a_search_with_unknown() {
+    use faultline_checkers::linear;
+    use faultline_checkers::model::{CasRegister, Scalar};
+    use faultline_checkers::synth::{register_history, RegisterSpec};
+    use faultline_checkers::Validity;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let h = register_history(
+        &RegisterSpec {
+            ops: 2000,
+            processes: 30,
+            keys: 0,
+            info: 0.3,
+            values: 5,
+            cas: true,
+        },
+        1,
+    );
+    let opts = linear::Options::default().with_interrupt(Some(Arc::new(AtomicBool::new(true))));
+    let a = linear::check(&CasRegister::new(Scalar::Null), &h, &opts).unwrap();
+    assert_eq!(a.valid, Validity::Unknown, "{a:?}");
+    assert!(
+        format!("{:?}", a.unknown).contains("interrupted"),
+        "{:?}",
+        a.unknown
+    );
+}

@@ -238,7 +238,11 @@ pub async fn run(
     let history = History::with_lines(ops, lines);
     let mut results = {
         let (plan, limit) = (plan.clone(), opts.check_limit);
-        check_off_runtime(move || results::check(&plan, &history, limit), &opts.stop).await
+        check_off_runtime(
+            move |cancel| results::check_with(&plan, &history, limit, Some(cancel)),
+            &opts.stop,
+        )
+        .await
     };
     let record = reproduce::RunRecord {
         faultline: reproduce::Build::current(),
@@ -284,14 +288,19 @@ pub async fn run(
 /// checkers take a time limit but no cancel flag, so an abandoned search
 /// ends with its time limit or with the process.)
 async fn check_off_runtime(
-    check: impl FnOnce() -> results::Results + Send + 'static,
+    check: impl FnOnce(Arc<AtomicBool>) -> results::Results + Send + 'static,
     stop: &Arc<AtomicBool>,
 ) -> results::Results {
     let stopped_before = stop.load(Ordering::Relaxed);
-    let task = tokio::task::spawn_blocking(move || {
-        let _quiet = crate::exit::quiet_panics();
-        check()
-    });
+    // Set on a Ctrl-C during checking, so the checkers' searches stop too.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let task = {
+        let cancel = cancel.clone();
+        tokio::task::spawn_blocking(move || {
+            let _quiet = crate::exit::quiet_panics();
+            check(cancel)
+        })
+    };
     let stop = stop.clone();
     let interrupted = async move {
         while stopped_before || !stop.load(Ordering::Relaxed) {
@@ -313,7 +322,10 @@ async fn check_off_runtime(
             )),
             Err(e) => unknown(format!("the checkers did not finish: {e}")),
         },
-        () = interrupted => unknown("interrupted by Ctrl-C while checking".into()),
+        () = interrupted => {
+            cancel.store(true, Ordering::Relaxed);
+            unknown("interrupted by Ctrl-C while checking".into())
+        }
     }
 }
 
@@ -785,8 +797,11 @@ mod tests {
             .unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         rt.block_on(async {
-            assert_eq!(check_off_runtime(valid, &stop).await.valid, Validity::Valid);
-            let r = check_off_runtime(|| panic!("checker bug"), &stop).await;
+            assert_eq!(
+                check_off_runtime(|_| valid(), &stop).await.valid,
+                Validity::Valid
+            );
+            let r = check_off_runtime(|_| panic!("checker bug"), &stop).await;
             assert_eq!(r.valid, Validity::Unknown);
             assert!(
                 r.text.contains("a checker panicked: checker bug"),
@@ -802,8 +817,15 @@ mod tests {
                     stop.store(true, Ordering::Relaxed);
                 })
             };
-            let slow = || {
-                std::thread::sleep(Duration::from_secs(3));
+            let cancelled = Arc::new(AtomicBool::new(false));
+            let seen = cancelled.clone();
+            let slow = move |cancel: Arc<AtomicBool>| {
+                // A checker that stops when cancelled, as the searches do.
+                let t = Instant::now();
+                while !cancel.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(3) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                seen.store(cancel.load(Ordering::Relaxed), Ordering::Relaxed);
                 valid()
             };
             let t = Instant::now();
@@ -812,9 +834,21 @@ mod tests {
             assert!(r.json["error"].as_str().unwrap().contains("interrupted"));
             assert!(t.elapsed() < Duration::from_secs(2));
             flip.await.unwrap();
+            // The checker itself was told to stop.
+            let t = Instant::now();
+            while !cancelled.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(2) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            assert!(
+                cancelled.load(Ordering::Relaxed),
+                "the checker was not cancelled"
+            );
             // A Ctrl-C before checking (stop ops, check what was recorded)
             // does not cancel the check.
-            assert_eq!(check_off_runtime(valid, &stop).await.valid, Validity::Valid);
+            assert_eq!(
+                check_off_runtime(|_| valid(), &stop).await.valid,
+                Validity::Valid
+            );
         });
     }
 

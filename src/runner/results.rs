@@ -12,6 +12,8 @@ use faultline_checkers::{History, OpType, Process, Validity};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The outcome of checking one run.
@@ -65,14 +67,31 @@ fn jepsen_checker(name: &str, history: &History, text: &mut String) -> (Validity
 
 /// Runs the plan's checkers over `history`.
 pub fn check(plan: &Plan, history: &History, time_limit: Duration) -> Results {
+    check_with(plan, history, time_limit, None)
+}
+
+/// [`check`], giving up (unknown) once `interrupt` is set.
+pub fn check_with(
+    plan: &Plan,
+    history: &History,
+    time_limit: Duration,
+    interrupt: Option<Arc<AtomicBool>>,
+) -> Results {
     let mut valid = Validity::Valid;
     let mut checkers = serde_json::Map::new();
     let mut text = String::new();
     let mut witness = None;
     for name in &plan.checkers {
         let (v, j) = match name.as_str() {
-            "linearizable" => linearizable(plan, history, time_limit, &mut text, &mut witness),
-            "elle" => elle(plan, history, time_limit, &mut text),
+            "linearizable" => linearizable(
+                plan,
+                history,
+                time_limit,
+                &interrupt,
+                &mut text,
+                &mut witness,
+            ),
+            "elle" => elle(plan, history, time_limit, &interrupt, &mut text),
             "stats" => stats(history, &mut text),
             "perf" => perf(history, &mut text),
             "set" | "set-full" => jepsen_checker(name, history, &mut text),
@@ -104,11 +123,13 @@ fn linearizable(
     plan: &Plan,
     history: &History,
     limit: Duration,
+    interrupt: &Option<Arc<AtomicBool>>,
     text: &mut String,
     witness: &mut Option<linear::Witness>,
 ) -> (Validity, Value) {
     let opts = Options::default()
         .with_time_limit(Some(limit))
+        .with_interrupt(interrupt.clone())
         .with_witness(true);
     let result = match plan.workload {
         WorkloadKind::Register => linear::check(&Register::new(Scalar::Null), history, &opts),
@@ -153,7 +174,13 @@ fn linearizable(
     }
 }
 
-fn elle(plan: &Plan, history: &History, limit: Duration, text: &mut String) -> (Validity, Value) {
+fn elle(
+    plan: &Plan,
+    history: &History,
+    limit: Duration,
+    interrupt: &Option<Arc<AtomicBool>>,
+    text: &mut String,
+) -> (Validity, Value) {
     let workload = if plan.workload == WorkloadKind::RwRegister {
         elle::Workload::RwRegister
     } else {
@@ -161,7 +188,8 @@ fn elle(plan: &Plan, history: &History, limit: Duration, text: &mut String) -> (
     };
     let opts = elle::Options::default()
         .with_models(plan.consistency_models.clone())
-        .with_time_limit(Some(limit));
+        .with_time_limit(Some(limit))
+        .with_interrupt(interrupt.clone());
     match elle::check(history, workload, &opts) {
         Ok(a) => {
             let _ = writeln!(

@@ -287,6 +287,25 @@ const EXISTS: &[ExistsSpec] = &[
     },
 ];
 
+/// When to stop searching: a deadline, or a flag the caller sets.
+pub struct Stop {
+    /// Give up after this instant.
+    pub deadline: Option<Instant>,
+    /// Give up once this is set (Ctrl-C).
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl Stop {
+    /// Whether to stop now.
+    pub fn now(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() > d)
+            || self
+                .interrupt
+                .as_ref()
+                .is_some_and(|i| i.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// The model a cycle-existence anomaly rules out (friendly name).
 pub fn exists_model(anomaly: &str) -> Option<&'static str> {
     EXISTS.iter().find(|s| s.name == anomaly).map(|s| s.model)
@@ -634,12 +653,7 @@ fn dfs(spec: &CycleSpec, l: &Local, budget: &mut usize) -> Result<Option<Vec<u32
 
 /// Searches every strongly connected component of `g`. `budget` bounds the
 /// work (edge visits) of each specific-cycle search in each component.
-pub fn search<E: Explain + Sync>(
-    g: &Graph,
-    explain: &E,
-    budget: usize,
-    deadline: Option<Instant>,
-) -> Outcome {
+pub fn search<E: Explain + Sync>(g: &Graph, explain: &E, budget: usize, stop: &Stop) -> Outcome {
     let sccs = g.sccs();
     let specs = cycle_specs();
     let results: Vec<(Found, Vec<String>, bool)> = sccs
@@ -653,7 +667,7 @@ pub fn search<E: Explain + Sync>(
                 .map(|(i, t)| (*t, i as u32))
                 .collect();
             let l = Local::new(g, &members, &local);
-            component(&l, &specs, explain, budget, deadline)
+            component(&l, &specs, explain, budget, stop)
         })
         .collect();
     let mut found = Found::default();
@@ -678,7 +692,7 @@ fn component<E: Explain>(
     specs: &[CycleSpec],
     explain: &E,
     budget: usize,
-    deadline: Option<Instant>,
+    stop: &Stop,
 ) -> (Found, Vec<String>, bool) {
     // 1. Which models' subgraphs have cycles here.
     let mut exists: Vec<(&ExistsSpec, Vec<u32>)> = Vec::new();
@@ -708,7 +722,7 @@ fn component<E: Explain>(
         if redundant.contains(spec.name) || impossible.contains(spec.name) {
             continue;
         }
-        if deadline.is_some_and(|d| Instant::now() > d) {
+        if stop.now() {
             timed_out = true;
             break;
         }

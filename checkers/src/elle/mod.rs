@@ -90,6 +90,9 @@ pub struct Options {
     pub budget: usize,
     /// rw-register version-order sources.
     pub sources: Sources,
+    /// When set (by Ctrl-C, say), the check stops: unknown, unless already
+    /// decided.
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for Options {
@@ -106,6 +109,7 @@ impl Default for Options {
                 linearizable_keys: false,
                 unwritten_reads_initial: false,
             },
+            interrupt: None,
         }
     }
 }
@@ -132,6 +136,15 @@ impl Options {
     /// These options with a memory limit, in bytes.
     pub fn with_memory_limit(mut self, bytes: Option<usize>) -> Self {
         self.memory_limit = bytes;
+        self
+    }
+
+    /// These options, stopping when `flag` is set.
+    pub fn with_interrupt(
+        mut self,
+        flag: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    ) -> Self {
+        self.interrupt = flag;
         self
     }
 
@@ -362,7 +375,10 @@ impl Asked {
 /// can free the history first: it is most of the memory).
 pub fn check_txns(txns: &Txns, workload: Workload, opts: &Options) -> Result<Analysis, CheckError> {
     let asked = Asked::new(opts)?;
-    let deadline = opts.time_limit.and_then(|t| Instant::now().checked_add(t));
+    let stop = cycles::Stop {
+        deadline: opts.time_limit.and_then(|t| Instant::now().checked_add(t)),
+        interrupt: opts.interrupt.clone(),
+    };
     let mut found = Found::default();
     let refused = match workload {
         Workload::ListAppend => list_append::ListAppend::refuse(txns, &mut found),
@@ -373,7 +389,7 @@ pub fn check_txns(txns: &Txns, workload: Workload, opts: &Options) -> Result<Ana
         workload,
         asked,
         opts,
-        deadline,
+        stop,
         found,
         edges: 0,
         sccs: 0,
@@ -406,7 +422,7 @@ struct Run<'a> {
     workload: Workload,
     asked: Asked,
     opts: &'a Options,
-    deadline: Option<Instant>,
+    stop: cycles::Stop,
     found: Found,
     edges: usize,
     sccs: usize,
@@ -422,8 +438,11 @@ const EDGE_BYTES: usize = 32;
 impl Run<'_> {
     /// Adds process and real-time edges, builds the graph and searches it.
     fn graph<E: Explain + Sync>(&mut self, mut edges: Vec<(TxnId, TxnId, u8)>, explain: &E) {
-        if self.deadline.is_some_and(|d| Instant::now() > d) {
-            self.stopped = Some("the time limit was reached while inferring dependencies".into());
+        if self.stop.now() {
+            self.stopped = Some(
+                "the time limit was reached (or the check was interrupted) while inferring dependencies"
+                    .into(),
+            );
             return;
         }
         let data = edges.len();
@@ -466,13 +485,14 @@ impl Run<'_> {
         edges.extend(realtime);
         let g = Graph::new(self.txns.txns.len(), edges);
         self.edges = g.edge_count();
-        let out = cycles::search(&g, explain, self.opts.budget, self.deadline);
+        let out = cycles::search(&g, explain, self.opts.budget, &self.stop);
         self.found.merge(out.found);
         self.sccs = out.sccs;
         self.incomplete = out.incomplete;
         if out.timed_out {
-            self.incomplete
-                .push("the time limit stopped the search for specific cycles".into());
+            self.incomplete.push(
+                "the time limit (or an interrupt) stopped the search for specific cycles".into(),
+            );
         }
     }
 

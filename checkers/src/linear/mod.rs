@@ -53,6 +53,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Limits for one check.
@@ -65,6 +66,8 @@ pub struct Options {
     pub memory_limit: usize,
     /// Record the linearization of a valid history ([`Analysis::witness`]).
     pub witness: bool,
+    /// When set (by Ctrl-C, say), the search gives up with `Unknown`.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl Default for Options {
@@ -73,6 +76,7 @@ impl Default for Options {
             time_limit: None,
             memory_limit: 4 << 30,
             witness: false,
+            interrupt: None,
         }
     }
 }
@@ -87,6 +91,12 @@ impl Options {
     /// These options with a memory limit in bytes.
     pub fn with_memory_limit(mut self, bytes: usize) -> Self {
         self.memory_limit = bytes;
+        self
+    }
+
+    /// These options, giving up when `flag` is set.
+    pub fn with_interrupt(mut self, flag: Option<Arc<AtomicBool>>) -> Self {
+        self.interrupt = flag;
         self
     }
 
@@ -162,6 +172,7 @@ pub fn check<M: Model>(
         memory_limit: options.memory_limit,
         memory_used: &memory_used,
         stop: &stop,
+        interrupt: options.interrupt.as_deref(),
     };
     let reports: Vec<_> = parts
         .par_iter()
@@ -220,6 +231,7 @@ pub fn check<M: Model>(
             ),
             Limit::Memory => format!("memory limit of {} MiB reached", options.memory_limit >> 20),
             Limit::Cancelled => "cancelled".to_string(),
+            Limit::Interrupted => "interrupted".to_string(),
         };
         analysis.unknown = Some(Incomplete {
             reason,

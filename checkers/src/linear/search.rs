@@ -39,6 +39,8 @@ pub(crate) struct Budget<'a> {
     pub memory_used: &'a AtomicUsize,
     /// Set when another sub-history was found invalid: stop early.
     pub stop: &'a AtomicBool,
+    /// Set by the caller (Ctrl-C): give up.
+    pub interrupt: Option<&'a AtomicBool>,
 }
 
 /// Where the search got furthest before failing.
@@ -60,6 +62,7 @@ pub(crate) enum Limit {
     Time,
     Memory,
     Cancelled,
+    Interrupted,
 }
 
 /// What the search found.
@@ -309,6 +312,9 @@ pub(crate) fn search<M: Model>(
 fn over_budget(budget: &Budget, bytes: usize, charged: &mut usize) -> Option<Limit> {
     if budget.stop.load(Ordering::Relaxed) {
         return Some(Limit::Cancelled);
+    }
+    if budget.interrupt.is_some_and(|i| i.load(Ordering::Relaxed)) {
+        return Some(Limit::Interrupted);
     }
     if budget.deadline.is_some_and(|d| Instant::now() >= d) {
         return Some(Limit::Time);
