@@ -417,26 +417,3 @@ fn generated_histories_of_every_register_model_verify() {
         }
     }
 }
-
-/// Verifies any witness file against its history, for witnesses written by
-/// the CLI on big histories (BENCHMARKS.md):
-/// `WITNESS=w.json HISTORY=h.jsonl cargo test --release -p faultline-checkers
-/// --test witness -- --ignored --nocapture`.
-#[test]
-#[ignore = "needs WITNESS and HISTORY"]
-fn verify_the_witness_file_named_by_the_environment() {
-    let (Ok(w), Ok(h)) = (std::env::var("WITNESS"), std::env::var("HISTORY")) else {
-        panic!("set WITNESS and HISTORY");
-    };
-    let t = std::time::Instant::now();
-    let history = format::read_path(Path::new(&h), None).unwrap();
-    let read = t.elapsed();
-    let w: Value = serde_json::from_slice(&std::fs::read(&w).unwrap()).unwrap();
-    let t = std::time::Instant::now();
-    verifier::verify(&history, &w).unwrap();
-    println!(
-        "{h}: witness verified in {:.0} ms (history read in {:.0} ms)",
-        t.elapsed().as_secs_f64() * 1e3,
-        read.as_secs_f64() * 1e3
-    );
-}
