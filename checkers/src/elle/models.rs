@@ -306,7 +306,8 @@ const USUAL: &[&str] = &[
     "strict-serializable",
 ];
 
-/// The canonical name of a model (`PL-3` for `serializable`).
+/// The canonical name of a model (`PL-3` for `serializable`); a name
+/// from the tables keeps its `'static` lifetime.
 fn canon(name: &str) -> &str {
     CANONICAL
         .iter()
@@ -330,7 +331,7 @@ fn out(dag: Dag, v: &str, models: bool) -> Vec<&'static str> {
     dag.iter()
         .filter(|(a, _)| if models { canon(a) == v } else { *a == v })
         .flat_map(|(_, bs)| bs.iter().copied())
-        .map(|b| if models { canon_static(b) } else { b })
+        .map(|b| if models { canon(b) } else { b })
         .collect()
 }
 
@@ -341,15 +342,8 @@ fn inn(dag: Dag, v: &str, models: bool) -> Vec<&'static str> {
             bs.iter()
                 .any(|b| if models { canon(b) == v } else { *b == v })
         })
-        .map(|(a, _)| if models { canon_static(a) } else { *a })
+        .map(|(a, _)| if models { canon(a) } else { *a })
         .collect()
-}
-
-fn canon_static(name: &'static str) -> &'static str {
-    CANONICAL
-        .iter()
-        .find(|(f, _)| *f == name)
-        .map_or(name, |(_, c)| c)
 }
 
 /// Breadth-first closure of `start` under `step` (including `start`).
@@ -471,7 +465,7 @@ pub const CYCLE_TYPES: &[&str] = &[
 
 /// Every anomaly that rules out one of `models` (all of them must hold).
 pub fn prohibited_by(models: &[&str]) -> BTreeSet<&'static str> {
-    let implied = closure(models.iter().map(|m| canon_static(intern(m))), |m| {
+    let implied = closure(models.iter().map(|m| canon(intern(m))), |m| {
         out(MODELS, m, true)
     });
     let direct: Vec<&'static str> = implied
@@ -492,7 +486,7 @@ fn impossible_models(anomalies: &[&str]) -> BTreeSet<&'static str> {
     let direct: Vec<&'static str> = DIRECT
         .iter()
         .filter(|(_, bs)| bs.iter().any(|b| implied.contains(b)))
-        .map(|(m, _)| canon_static(m))
+        .map(|(m, _)| canon(m))
         .collect();
     closure(direct, |m| inn(MODELS, m, true))
 }
@@ -501,16 +495,16 @@ fn impossible_models(anomalies: &[&str]) -> BTreeSet<&'static str> {
 pub fn impossible_friendly(anomalies: &[&str]) -> BTreeSet<&'static str> {
     impossible_models(anomalies)
         .into_iter()
-        .map(friendly_static)
+        .map(friendly)
         .collect()
 }
 
 /// Friendly names of `model` and every model implying it (all ruled out
 /// when `model` is).
 pub fn stronger(model: &str) -> BTreeSet<&'static str> {
-    closure([canon_static(intern(model))], |m| inn(MODELS, m, true))
+    closure([canon(intern(model))], |m| inn(MODELS, m, true))
         .into_iter()
-        .map(friendly_static)
+        .map(friendly)
         .collect()
 }
 
@@ -539,21 +533,11 @@ pub fn boundary(anomalies: &[&str]) -> (Vec<&'static str>, Vec<&'static str>) {
     let impossible = impossible_models(anomalies);
     let not = most(&impossible, true);
     let friendly_all = |s: &BTreeSet<&'static str>| -> Vec<&'static str> {
-        let v: BTreeSet<&'static str> = s.iter().map(|m| friendly_static(m)).collect();
+        let v: BTreeSet<&'static str> = s.iter().map(|m| friendly(m)).collect();
         v.into_iter().collect()
     };
     let also: BTreeSet<&'static str> = impossible.difference(&not).copied().collect();
     (friendly_all(&not), friendly_all(&also))
-}
-
-fn friendly_static(m: &'static str) -> &'static str {
-    if m == "PL-3" {
-        return "serializable";
-    }
-    CANONICAL
-        .iter()
-        .find(|(_, c)| *c == m)
-        .map_or(m, |(f, _)| f)
 }
 
 /// The strongest of the usual models (see [`names`]) that the anomalies
@@ -562,7 +546,7 @@ pub fn may_satisfy(anomalies: &[&str]) -> Vec<&'static str> {
     let impossible = impossible_models(anomalies);
     let possible: BTreeSet<&'static str> = USUAL
         .iter()
-        .map(|m| canon_static(m))
+        .map(|m| canon(m))
         .filter(|m| !impossible.contains(m))
         .collect();
     let strongest = most(&possible, false);
