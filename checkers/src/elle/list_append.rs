@@ -31,6 +31,9 @@ use std::collections::{HashMap, HashSet};
 /// in `v`.
 type Version = Option<i64>;
 
+/// (key, value) → the transaction that appended it.
+pub type Writers = HashMap<(u32, i64), TxnId, FxBuild>;
+
 /// What was inferred: version orders, writers and readers.
 pub struct ListAppend<'a> {
     txns: &'a Txns,
@@ -39,7 +42,7 @@ pub struct ListAppend<'a> {
     /// (key, value) → position in its key's order.
     position: HashMap<(u32, i64), usize, FxBuild>,
     /// (key, value) → the transaction that appended it (any outcome).
-    writer: HashMap<(u32, i64), TxnId, FxBuild>,
+    writer: Writers,
     /// (key, version) → committed transactions whose read ended there.
     readers: HashMap<(u32, Version), Vec<TxnId>, FxBuild>,
 }
@@ -81,10 +84,12 @@ fn appends(t: &Txn) -> impl Iterator<Item = (u32, i64)> + '_ {
 }
 
 impl<'a> ListAppend<'a> {
-    /// Checks Elle's precondition that every append is unique per key; a
-    /// duplicate makes the history unanalysable.
-    pub fn refuse(txns: &Txns, found: &mut Found) -> bool {
-        let mut seen: HashMap<(u32, i64), TxnId, FxBuild> = HashMap::default();
+    /// Each appended value's writer (of any outcome), checking Elle's
+    /// precondition that every append is unique per key: `None` (with the
+    /// duplicates in `found`) when it is not, and the history cannot be
+    /// analysed.
+    pub fn writers(txns: &Txns, found: &mut Found) -> Option<Writers> {
+        let mut seen: Writers = HashMap::default();
         let mut refused = false;
         let describe = |t: TxnId| describe_any(txns, t);
         for (id, t) in txns.txns.iter().enumerate() {
@@ -111,7 +116,7 @@ impl<'a> ListAppend<'a> {
                 }
             }
         }
-        refused
+        (!refused).then_some(seen)
     }
 
     /// Reads of elements no transaction appended: the result can only be
@@ -137,22 +142,22 @@ impl<'a> ListAppend<'a> {
     }
 
     /// Infers version orders, edges and non-cycle anomalies.
-    pub fn analyze(txns: &'a Txns, found: &mut Found) -> (ListAppend<'a>, Vec<(TxnId, TxnId, u8)>) {
+    pub fn analyze(
+        txns: &'a Txns,
+        writer: Writers,
+        found: &mut Found,
+    ) -> (ListAppend<'a>, Vec<(TxnId, TxnId, u8)>) {
         let nkeys = txns.keys.len();
-        let mut writer: HashMap<(u32, i64), TxnId, FxBuild> = HashMap::default();
         // Appends per key among ok and info txns: Elle orders a key with a
         // single append by that append alone.
         let mut single: Vec<Option<Option<i64>>> = vec![None; nkeys];
-        for (id, t) in txns.txns.iter().enumerate() {
+        for t in txns.txns.iter().filter(|t| possible(t)) {
             for (key, val) in appends(t) {
-                writer.entry((key, val)).or_insert(id as TxnId);
-                if possible(t) {
-                    let s = &mut single[key as usize];
-                    *s = match s {
-                        None => Some(Some(val)),
-                        Some(_) => Some(None),
-                    };
-                }
+                let s = &mut single[key as usize];
+                *s = match s {
+                    None => Some(Some(val)),
+                    Some(_) => Some(None),
+                };
             }
         }
         let mut longest: Vec<&[i64]> = vec![&[]; nkeys];

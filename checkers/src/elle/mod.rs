@@ -380,8 +380,12 @@ pub fn check_txns(txns: &Txns, workload: Workload, opts: &Options) -> Result<Ana
         interrupt: opts.interrupt.clone(),
     };
     let mut found = Found::default();
+    let mut writers = None;
     let refused = match workload {
-        Workload::ListAppend => list_append::ListAppend::refuse(txns, &mut found),
+        Workload::ListAppend => {
+            writers = list_append::ListAppend::writers(txns, &mut found);
+            writers.is_none()
+        }
         Workload::RwRegister => rw_register::RwRegister::refuse(txns, &mut found),
     };
     let mut run = Run {
@@ -405,7 +409,8 @@ pub fn check_txns(txns: &Txns, workload: Workload, opts: &Options) -> Result<Ana
     }
     match workload {
         Workload::ListAppend => {
-            let (la, edges) = list_append::ListAppend::analyze(txns, &mut run.found);
+            let writers = writers.unwrap_or_default();
+            let (la, edges) = list_append::ListAppend::analyze(txns, writers, &mut run.found);
             run.graph(edges, &la);
         }
         Workload::RwRegister => {
