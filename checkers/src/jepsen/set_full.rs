@@ -237,18 +237,15 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, CheckError> {
     };
     let (lost, never_read) = (with("lost"), with("never-read"));
     let stable_count = results.iter().filter(|r| r.outcome == "stable").count();
-    let mut stale: Vec<&ElementResult> = results
-        .iter()
-        .filter(|r| r.stable_latency.is_some_and(|l| l > 0))
+    // Positions (in `results`) of the stale elements.
+    let mut stale: Vec<usize> = (0..results.len())
+        .filter(|i| results[*i].stable_latency.is_some_and(|l| l > 0))
         .collect();
-    let stale_elems: Vec<Elem> = stale.iter().map(|r| r.element.clone()).collect();
+    let stale_elems: Vec<Elem> = stale.iter().map(|i| results[*i].element.clone()).collect();
     // Jepsen sorts by latency then reverses: ties put the larger element first.
-    stale.sort_by(|a, b| (b.stable_latency, &b.element).cmp(&(a.stable_latency, &a.element)));
-    let worst: Vec<usize> = stale
-        .iter()
-        .take(8)
-        .filter_map(|w| results.iter().position(|r| std::ptr::eq(r, *w)))
-        .collect();
+    let rank = |i: &usize| (results[*i].stable_latency, &results[*i].element);
+    stale.sort_by(|a, b| rank(b).cmp(&rank(a)));
+    stale.truncate(8);
     let stable_latencies = quantiles(results.iter().filter_map(|r| r.stable_latency).collect());
     let lost_latencies = quantiles(results.iter().filter_map(|r| r.lost_latency).collect());
     let valid = if !lost.is_empty() || !duplicated.is_empty() || !unexpected.is_empty() {
@@ -290,7 +287,7 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, CheckError> {
     }
     let mut taken: Vec<Option<ElementResult>> = results.into_iter().map(Some).collect();
     let worst_stale: Vec<ElementResult> =
-        worst.into_iter().filter_map(|i| taken[i].take()).collect();
+        stale.into_iter().filter_map(|i| taken[i].take()).collect();
     let r = SetFullResult {
         valid,
         attempt_count: taken.len(),
