@@ -5,11 +5,12 @@
 //! passed (Elle's defaults where it passed none: `wfr-keys?` off, and a
 //! register read of a value nobody wrote taken for an initial state).
 
+mod common;
+
+use common::{case_history, cases, validity};
 use faultline_checkers::elle::{check, Options, Sources, Workload};
-use faultline_checkers::format::{self, Format};
 use faultline_checkers::Validity;
 use serde_json::Value;
-use std::path::Path;
 
 /// Cases where faultline deliberately differs from Elle, and why.
 const DIFFERENCES: &[(&str, &str, &str)] = &[(
@@ -18,14 +19,6 @@ const DIFFERENCES: &[(&str, &str, &str)] = &[(
     "Elle's own test calls its `valid` here a bug (a TODO): the read returns 2, which \
      nobody wrote. faultline refuses to call that valid: unknown, unexplained-element.",
 )];
-
-fn validity(v: &Value) -> Validity {
-    match v {
-        Value::Bool(true) => Validity::Valid,
-        Value::Bool(false) => Validity::Invalid,
-        _ => Validity::Unknown,
-    }
-}
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
@@ -39,9 +32,7 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 
 #[test]
 fn elles_own_cases_get_elles_verdicts() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/elle/cases.json");
-    let text = std::fs::read_to_string(&path).expect("cases.json");
-    let cases: Vec<Value> = serde_json::from_str(&text).expect("cases.json parses");
+    let cases = cases("elle/cases.json");
     assert!(cases.len() >= 70, "only {} cases", cases.len());
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -52,14 +43,7 @@ fn elles_own_cases_get_elles_verdicts() {
             Some("rw-register") => Workload::RwRegister,
             _ => Workload::ListAppend,
         };
-        let jsonl: String = case["history"]
-            .as_array()
-            .expect("history")
-            .iter()
-            .map(|op| format!("{op}\n"))
-            .collect();
-        let history = format::read_str(Format::Jsonl, Path::new(name), &jsonl)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let history = case_history(case);
         let opt = |k: &str| case["options"][k].as_bool().unwrap_or(false);
         let opts = Options::default()
             .with_models(strings(case.get("models")))

@@ -4,11 +4,11 @@
 //! faultline's checkers must give Jepsen's verdict and every field the
 //! case asserts, except where faultline differs on purpose (listed below).
 
-use faultline_checkers::format::{self, Format};
+mod common;
+
+use common::{case_history, cases, validity};
 use faultline_checkers::jepsen::{self, Options};
-use faultline_checkers::Validity;
 use serde_json::{json, Value};
-use std::path::Path;
 
 /// Where faultline deliberately differs from Jepsen: the case, and the
 /// verdict faultline gives instead, and why.
@@ -24,14 +24,6 @@ const DIFFERENCES: &[(&str, &str, &str)] = &[
         "as above",
     ),
 ];
-
-fn validity(v: &Value) -> Validity {
-    match v {
-        Value::Bool(true) => Validity::Valid,
-        Value::Bool(false) => Validity::Invalid,
-        _ => Validity::Unknown,
-    }
-}
 
 /// A fork pair as an order-free key.
 fn fork_key(pair: &Value) -> Vec<String> {
@@ -60,21 +52,12 @@ fn same(field: &str, want: &Value, got: &Value) -> bool {
 
 #[test]
 fn jepsens_own_cases_get_jepsens_results() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/jepsen-checkers/cases.json");
-    let cases: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("cases.json")).unwrap();
+    let cases = cases("jepsen-checkers/cases.json");
     assert!(cases.len() >= 40, "only {} cases", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
         let name = case["name"].as_str().unwrap_or("?");
-        let jsonl: String = case["history"]
-            .as_array()
-            .expect("history")
-            .iter()
-            .map(|op| format!("{op}\n"))
-            .collect();
-        let history = format::read_str(Format::Jsonl, Path::new(name), &jsonl)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let history = case_history(case);
         let o = &case["options"];
         let mut opts = Options::default();
         opts.linearizable = o["linearizable"].as_bool().unwrap_or(false);
