@@ -138,7 +138,8 @@ fn five_nodes_in_parallel_and_errors_a_person_can_act_on() {
         assert!(e.to_string().contains(&*empty.to_string_lossy()), "{e}");
 
         // Nothing listening: unreachable, naming node and address.
-        let ghost = Node::new("ghost", layout.addr(150));
+        let ghost_addr = format!("{}.150", c.state.subnet());
+        let ghost = Node::new("ghost", ghost_addr.clone());
         let opts = SshOptions {
             host_key_check: HostKeyCheck::No,
             ..c.state.ssh_options()
@@ -149,7 +150,7 @@ fn five_nodes_in_parallel_and_errors_a_person_can_act_on() {
             .unwrap_err();
         assert!(matches!(e, RemoteError::Unreachable { .. }), "{e}");
         assert!(
-            e.to_string().contains("ghost") && e.to_string().contains(&layout.addr(150)),
+            e.to_string().contains("ghost") && e.to_string().contains(&ghost_addr),
             "{e}"
         );
     });
@@ -449,4 +450,32 @@ fn list_shows_owners_and_the_clusters_of_dead_controllers_are_removed() {
     );
     assert!(!ns.contains("tckeep-"), "{ns}");
     let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
+fn clusters_made_at_once_whose_names_share_a_subnet_get_different_ones() {
+    require_root();
+    // "sna1" and "sna50" hash to the same preferred /24.
+    let (a, b) = (
+        faultline::cluster::Layout::new("sna1").unwrap(),
+        faultline::cluster::Layout::new("sna50").unwrap(),
+    );
+    assert_eq!(a.preferred_subnet(), b.preferred_subnet());
+    let (ca, cb) = std::thread::scope(|s| {
+        let ta = s.spawn(|| Cluster::up("sna1", 1));
+        let tb = s.spawn(|| Cluster::up("sna50", 1));
+        (ta.join().unwrap(), tb.join().unwrap())
+    });
+    assert_ne!(ca.state.subnet(), cb.state.subnet());
+    // Each node is reachable on its own address.
+    rt().block_on(async {
+        for c in [&ca, &cb] {
+            let out = c.state.remotes()[0]
+                .run(&Cmd::argv(["hostname", "-I"]))
+                .await
+                .unwrap();
+            assert!(out.stdout_text().contains(&c.state.nodes[0].addr));
+        }
+    });
 }

@@ -147,7 +147,12 @@ fn a_misbehaving_plugin_gives_info_ops_and_a_finished_test() {
 #[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
 fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() {
     require_root();
+    // The controller's output goes to files, not pipes: a pipe nobody reads
+    // fills up and stalls the run this test is waiting on.
     let spawn = |store: &Path| {
+        std::fs::create_dir_all(store).unwrap();
+        let out = std::fs::File::create(store.join("stdout.txt")).unwrap();
+        let err = std::fs::File::create(store.join("stderr.txt")).unwrap();
         Command::new(env!("CARGO_BIN_EXE_faultline"))
             .args([
                 "test",
@@ -155,18 +160,28 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
                 "--local",
                 "3",
                 "--time-limit",
-                "60",
+                "120",
             ])
             .args(["--store", store.to_str().unwrap()])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(out)
+            .stderr(err)
             .spawn()
             .unwrap()
     };
-    let wait_for_ops = |store: &Path, min: usize| {
+    let output = |store: &Path| {
+        let read = |f: &str| std::fs::read_to_string(store.join(f)).unwrap_or_default();
+        format!(
+            "stdout:\n{}\nstderr:\n{}",
+            read("stdout.txt"),
+            read("stderr.txt")
+        )
+    };
+    // Cluster setup shares two cores with the other tests: allow it time,
+    // and stop waiting at once if the controller has exited.
+    let wait_for_ops = |child: &mut std::process::Child, store: &Path, min: usize| {
         let path = store.join("register-demo/latest/history.jsonl");
-        let deadline = Instant::now() + Duration::from_secs(40);
+        let deadline = Instant::now() + Duration::from_secs(150);
         loop {
             let n = std::fs::read_to_string(&path)
                 .map(|t| t.lines().count())
@@ -174,10 +189,17 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
             if n >= min {
                 return path;
             }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "controller exited ({status}) before {min} ops: {}",
+                    output(store)
+                );
+            }
             assert!(
                 Instant::now() < deadline,
-                "no history growing at {}",
-                path.display()
+                "no history growing at {} ({n} lines): {}",
+                path.display(),
+                output(store)
             );
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -187,7 +209,7 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
     let killed = store().join("kill");
     let mut child = spawn(&killed);
     let cluster = format!("ft{:04x}", child.id() % 0xffff);
-    let path = wait_for_ops(&killed, 200);
+    let path = wait_for_ops(&mut child, &killed, 200);
     child.kill().unwrap();
     child.wait().unwrap();
     // A correct service, cut short: what was recorded is valid (pending
@@ -214,31 +236,23 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
 
     // SIGINT: stop, heal, tear down, check, exit with the verdict.
     let interrupted = store().join("interrupt");
-    let child = spawn(&interrupted);
+    let mut child = spawn(&interrupted);
     let cluster = format!("ft{:04x}", child.id() % 0xffff);
-    wait_for_ops(&interrupted, 200);
+    wait_for_ops(&mut child, &interrupted, 200);
     let t = Instant::now();
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let status = child.wait().unwrap();
+    let elapsed = t.elapsed();
+    let out = output(&interrupted);
     assert!(
-        t.elapsed() < Duration::from_secs(45),
-        "Ctrl-C finished promptly"
+        elapsed < Duration::from_secs(60),
+        "Ctrl-C took {elapsed:?}: {out}"
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    assert!(
-        text(&out.stdout).contains("verdict: valid"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_eq!(status.code(), Some(0), "{out}");
+    assert!(out.contains("verdict: valid"), "{out}");
     assert!(
         !Path::new(&format!("/var/lib/faultline/clusters/{cluster}")).exists(),
         "cluster removed"

@@ -1,5 +1,7 @@
-//! Names, paths and addresses of a local cluster, all derived from its
-//! name so that `down` can find what `up` made even without a state file.
+//! Names and paths of a local cluster, all derived from its name so that
+//! `down` can find what `up` made even without a state file. Addresses are
+//! chosen by `up` (starting from the name's preferred /24) and kept in the
+//! state file.
 
 use super::host::HostError;
 use std::path::PathBuf;
@@ -101,25 +103,31 @@ impl Layout {
         format!("{}-v{i}", self.name)
     }
 
-    /// First three octets of this cluster's /24 inside 198.18.0.0/15.
-    pub fn subnet(&self) -> String {
-        // FNV-1a of the name picks one of the 512 /24s.
+    /// Number of /24s inside 198.18.0.0/15 that clusters are given.
+    pub const SUBNETS: u32 = 512;
+
+    /// The /24 this cluster tries first (an index below [`Self::SUBNETS`]):
+    /// FNV-1a of the name, so that a cluster usually keeps its addresses
+    /// from one `up` to the next. `up` probes onwards from here when another
+    /// cluster or interface already uses it.
+    pub fn preferred_subnet(&self) -> u32 {
         let mut h: u32 = 0x811c_9dc5;
         for b in self.name.bytes() {
             h = (h ^ b as u32).wrapping_mul(0x0100_0193);
         }
-        let i = h % 512;
+        h % Self::SUBNETS
+    }
+
+    /// First three octets of /24 number `i` inside 198.18.0.0/15.
+    pub fn subnet_prefix(i: u32) -> String {
+        let i = i % Self::SUBNETS;
         format!("198.{}.{}", 18 + i / 256, i % 256)
     }
 
-    /// The bridge's (the host's) address.
-    pub fn gateway(&self) -> String {
-        format!("{}.1", self.subnet())
-    }
-
-    /// Node `i`'s address.
-    pub fn addr(&self, i: usize) -> String {
-        format!("{}.{}", self.subnet(), 10 + i)
+    /// The lock held while a new cluster picks its /24, so that two
+    /// clusters made at the same moment never pick the same one.
+    pub fn subnet_lock() -> PathBuf {
+        Self::root().join(".subnets.lock")
     }
 }
 
@@ -131,14 +139,18 @@ mod tests {
     fn names_fit_and_subnets_are_in_the_benchmark_range() {
         let l = Layout::new("fl").unwrap();
         assert_eq!(l.netns(3), "fl-n3");
-        assert!(l.subnet().starts_with("198.18.") || l.subnet().starts_with("198.19."));
+        for i in [0, 255, 256, 511, l.preferred_subnet()] {
+            let p = Layout::subnet_prefix(i);
+            assert!(p.starts_with("198.18.") || p.starts_with("198.19."), "{p}");
+        }
         let long = Layout::new("abcdefgh").unwrap();
         assert!(long.veth(MAX_NODES).len() <= 15);
         assert!(Layout::new("Bad").is_err());
         assert!(Layout::new("toolongname").is_err());
         assert_ne!(
-            Layout::new("a").unwrap().subnet(),
-            Layout::new("b").unwrap().subnet()
+            Layout::new("a").unwrap().preferred_subnet(),
+            Layout::new("b").unwrap().preferred_subnet()
         );
+        assert_eq!(Layout::subnet_prefix(256), "198.19.0");
     }
 }

@@ -46,23 +46,32 @@ pub struct State {
 }
 
 impl State {
-    /// A fresh state for `n` nodes of `layout` (nothing made yet).
-    pub fn plan(layout: &Layout, n: usize) -> State {
+    /// A fresh state for `n` nodes of `layout` on the /24 whose first three
+    /// octets are `subnet` (nothing made yet): the bridge is `.1`, node `i`
+    /// is `.(10 + i)`.
+    pub fn plan(layout: &Layout, n: usize, subnet: &str) -> State {
         State {
             owner: None,
             name: layout.name.clone(),
             bridge: layout.bridge(),
-            gateway: layout.gateway(),
+            gateway: format!("{subnet}.1"),
             nodes: (1..=n)
                 .map(|i| NodeState {
                     name: Layout::node_name(i),
-                    addr: layout.addr(i),
+                    addr: format!("{subnet}.{}", 10 + i),
                     netns: layout.netns(i),
                     veth: layout.veth(i),
                     init_pid: None,
                 })
                 .collect(),
         }
+    }
+
+    /// The first three octets of this cluster's /24.
+    pub fn subnet(&self) -> &str {
+        self.gateway
+            .rsplit_once('.')
+            .map_or("", |(prefix, _)| prefix)
     }
 
     /// This cluster's layout.

@@ -44,10 +44,7 @@ pub fn up(name: &str, n: usize, owner: Option<Owner>) -> Result<State, HostError
                 s.nodes.len()
             )))
         }
-        None => {
-            check_subnet_free(&layout)?;
-            State::plan(&layout, n)
-        }
+        None => claim_subnet(&layout, n)?,
     };
     state.owner = owner;
     write_files(&layout, &state)?;
@@ -61,29 +58,44 @@ pub fn up(name: &str, n: usize, owner: Option<Owner>) -> Result<State, HostError
     Ok(state)
 }
 
-/// Refuses a name whose /24 another cluster or interface already uses.
-fn check_subnet_free(layout: &Layout) -> Result<(), HostError> {
-    let subnet = layout.subnet();
-    if let Some(other) = State::all()
+/// Plans a new cluster on a /24 that no other cluster and no interface of
+/// this machine uses, and saves its state before letting go of the lock, so
+/// that clusters made at the same moment (parallel tests, two users) never
+/// share addresses. Tries the name's preferred /24 first, then the next ones.
+fn claim_subnet(layout: &Layout, n: usize) -> Result<State, HostError> {
+    let dir = layout.dir();
+    std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+    let lock_path = Layout::subnet_lock();
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(io(format!("creating {}", lock_path.display())))?;
+    lock.lock()
+        .map_err(io(format!("locking {}", lock_path.display())))?;
+    let taken: Vec<String> = State::all()
         .into_iter()
-        .find(|s| s.name != layout.name && s.layout().subnet() == subnet)
-    {
-        return Err(HostError::Usage(format!(
-            "cluster name {:?} maps to {subnet}.0/24, which cluster {:?} uses; pick another --name",
-            layout.name, other.name
-        )));
-    }
+        .filter(|s| s.name != layout.name)
+        .map(|s| s.subnet().to_string())
+        .collect();
     let addrs = run(&["ip", "-o", "-4", "addr", "show"])?;
-    if let Some(line) = addrs
-        .lines()
-        .find(|l| l.contains(&format!(" {subnet}.")) && !l.contains(&layout.bridge()))
-    {
-        return Err(HostError::Usage(format!(
-            "{subnet}.0/24 is already in use on this machine ({}); pick another --name",
-            line.split_whitespace().nth(1).unwrap_or("?")
-        )));
-    }
-    Ok(())
+    let in_use = |prefix: &str| {
+        taken.iter().any(|t| t == prefix)
+            || addrs
+                .lines()
+                .any(|l| l.contains(&format!(" {prefix}.")) && !l.contains(&layout.bridge()))
+    };
+    let first = layout.preferred_subnet();
+    let prefix = (0..Layout::SUBNETS)
+        .map(|k| Layout::subnet_prefix(first + k))
+        .find(|p| !in_use(p))
+        .ok_or_else(|| {
+            HostError::Usage(format!(
+                "all {} /24s of 198.18.0.0/15 are in use by clusters or interfaces on this machine; take some down with `faultline cluster down`",
+                Layout::SUBNETS
+            ))
+        })?;
+    let state = State::plan(layout, n, &prefix);
+    state.save()?;
+    drop(lock);
+    Ok(state)
 }
 
 /// Keys, sshd configs, known_hosts, ssh_config and the nodes file.
