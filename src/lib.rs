@@ -10,11 +10,14 @@
 //! - [`control`]: run commands and move files on nodes (SSH, docker).
 //! - [`cluster`]: the local test cluster made of Linux namespaces.
 //! - [`spec`]: the YAML test spec, validated into a plan.
-//! - [`runner`]: `faultline test`: DB lifecycle, generator, clients,
-//!   nemesis, history, checking.
+//! - [`client`]: how workers talk to the system under test, one file per
+//!   kind of client.
+//! - [`runner`]: `faultline test`: DB lifecycle, generator, nemesis,
+//!   history, checking.
 //! - [`exit`]: exit codes.
 
 pub mod cli;
+pub mod client;
 pub mod cluster;
 pub mod cmd;
 pub mod control;

@@ -90,7 +90,8 @@ fn a_misbehaving_plugin_gives_info_ops_and_a_finished_test() {
         &spec,
         format!("name: bad-plugin\nnodes: local:2\ndb:\n  start:\n    command: sleep 100000\n\
          client:\n  kind: exec\n  command: /usr/bin/python3 {}/tests/data/bad_plugin.py\n  timeout: 500ms\n\
-         workload:\n  kind: register\n  mix: {{ read: 1 }}\ngenerator:\n  concurrency: 4\n  time_limit: 5s\n  final_reads: false\n",
+         workload:\n  kind: register\n  mix: {{ read: 1, write: 1 }}\ngenerator:\n  concurrency: 4\n  time_limit: 5s\n  final_reads: false\n\
+         checkers: [stats]\n",
          env!("CARGO_MANIFEST_DIR")),
     )
     .unwrap();
@@ -124,6 +125,23 @@ fn a_misbehaving_plugin_gives_info_ops_and_a_finished_test() {
             "no info op with {what:?}: {errors:?}"
         );
     }
+    // A read that ended indeterminate is `fail`: it cannot have changed
+    // anything.
+    assert!(
+        !h.iter().any(|o| o["type"] == "info" && o["f"] == "read"),
+        "info reads"
+    );
+    let failed_reads: Vec<&str> = h
+        .iter()
+        .filter(|o| o["type"] == "fail" && o["f"] == "read")
+        .filter_map(|o| o["error"].as_str())
+        .collect();
+    assert!(
+        failed_reads
+            .iter()
+            .any(|e| e.contains("no answer within 0.5 s")),
+        "{failed_reads:?}"
+    );
     // After an info op the worker continues as a new process.
     let processes: std::collections::BTreeSet<u64> =
         h.iter().filter_map(|o| o["process"].as_u64()).collect();

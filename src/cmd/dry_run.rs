@@ -7,7 +7,7 @@
 
 use crate::control::Node;
 use crate::exit::{bad_input, Exit};
-use crate::spec::{ClientKind, KeyMode, NodesPlan, Plan, Values};
+use crate::spec::{KeyMode, NodesPlan, Plan, Values};
 use faultline_nemesis::{clock, Fault, FaultKind, Schedule};
 use std::fmt::Write;
 use std::time::Duration;
@@ -81,20 +81,7 @@ fn phases(plan: &Plan, n: usize, out: &mut String) {
     }
     let _ = writeln!(out, "phases:");
     let _ = writeln!(out, "  1. DB setup on every node: {}", setup.join(", "));
-    let client = match plan.client {
-        ClientKind::Exec => format!("exec plugin `{}`", plan.client_command),
-        ClientKind::Etcd { serializable, port } => format!(
-            "etcd on port {port}, {} reads",
-            if serializable {
-                "serializable"
-            } else {
-                "linearizable"
-            }
-        ),
-        ClientKind::Postgres { isolation, port } => {
-            format!("postgres on port {port}, {isolation}")
-        }
-    };
+    let client = plan.client.describe();
     let keys = match plan.keys {
         KeyMode::Single => "one key".to_string(),
         KeyMode::Independent => format!("independent keys, {} ops per key", plan.ops_per_key),

@@ -197,8 +197,9 @@ mod tests {
             ready: None,
             pidfile: String::new(),
             log: String::new(),
-            client_command: "true".into(),
-            client: crate::spec::ClientKind::Exec,
+            client: std::sync::Arc::new(crate::client::exec::ExecConfig {
+                command: "true".into(),
+            }),
             op_timeout: Duration::from_secs(1),
             workload: WorkloadKind::CasRegister,
             keys,

@@ -7,11 +7,8 @@
 //! the summary. The history is appended and flushed op by op to
 //! `history.jsonl` while the test runs.
 
-pub mod client;
 pub mod db;
-pub mod etcd;
 pub mod generator;
-pub mod postgres;
 mod progress;
 pub mod recorder;
 pub mod reproduce;
@@ -20,9 +17,9 @@ pub mod store;
 pub mod teardown;
 pub mod template;
 
+use crate::client::{Client, LogSink, OpenCtx, Request};
 use crate::control::Remote;
 use crate::spec::Plan;
-use client::{Client, ExecClient, LogSink, Request};
 use db::Db;
 use faultline_checkers::{History, Op, OpType, Process, Validity};
 use faultline_nemesis::clock::{self, ClockMode};
@@ -458,37 +455,13 @@ async fn main_phase(
 }
 
 fn open_client(s: &Shared, w: usize, process: u64) -> Box<dyn Client> {
-    let node = &s.nodes[w % s.nodes.len()];
-    let env = vec![
-        ("FAULTLINE_NODE".to_string(), node.name.clone()),
-        ("FAULTLINE_NODE_ADDR".to_string(), node.addr.clone()),
-        (
-            "FAULTLINE_NODES".to_string(),
-            s.nodes
-                .iter()
-                .map(|n| n.name.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
-        ("FAULTLINE_PROCESS".to_string(), process.to_string()),
-    ];
-    match s.plan.client {
-        crate::spec::ClientKind::Etcd { serializable, port } => {
-            return Box::new(etcd::EtcdClient::new(&node.addr, port, serializable));
-        }
-        crate::spec::ClientKind::Postgres { isolation, port } => {
-            let lists = s.plan.workload == crate::spec::WorkloadKind::ListAppend;
-            return Box::new(postgres::PgClient::new(&node.addr, port, isolation, lists));
-        }
-        crate::spec::ClientKind::Exec => {}
-    }
-    Box::new(ExecClient::open(
-        &s.plan.client_command,
-        &s.plan.base_dir,
-        &env,
-        format!("plugin p{process} {}", node.name),
-        s.log.clone(),
-    ))
+    s.plan.client.open(&OpenCtx {
+        node: &s.nodes[w % s.nodes.len()],
+        nodes: &s.nodes,
+        process,
+        base_dir: &s.plan.base_dir,
+        log: s.log.clone(),
+    })
 }
 
 /// Invokes one op and records its invocation and completion. Returns
@@ -517,7 +490,7 @@ async fn perform(
         None,
         Some(node),
     ));
-    let reply = client.invoke(&req, s.plan.op_timeout).await;
+    let reply = crate::client::invoke(client, &req, s.plan.op_timeout).await;
     let result = if reply.kind == OpType::Ok && matches!(&*f, "read" | "dequeue" | "txn") {
         reply.value
     } else {

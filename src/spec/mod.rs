@@ -11,7 +11,7 @@ mod render;
 
 pub use duration::{DurationField, MAX_SECONDS};
 pub use plan::{
-    ClientKind, Concurrency, KeyMode, NodesPlan, Overrides, Plan, Values, WorkloadKind, MAX_WORKERS,
+    Concurrency, KeyMode, NodesPlan, Overrides, Plan, Values, WorkloadKind, MAX_WORKERS,
 };
 
 use serde::{Deserialize, Serialize};
@@ -200,27 +200,19 @@ impl<'de> Deserialize<'de> for ReadyField {
     }
 }
 
-/// `client:`
+/// `client:`. `kind` and `timeout` are common to every client; every other
+/// key is an option of that kind of client, checked by it (`src/client/`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ClientSpec {
     /// `exec` (a plugin in any language), `etcd` or `postgres` (native).
     pub kind: String,
-    /// The plugin command, for `exec`.
-    #[serde(default)]
-    pub command: Option<String>,
     /// Per-op timeout (default 5s): no answer means `info`.
     #[serde(default)]
     pub timeout: Option<DurationField>,
-    /// etcd: `linearizable` (default) or `serializable` reads.
-    #[serde(default)]
-    pub reads: Option<String>,
-    /// etcd / postgres: client port (default 2379 / 5432).
-    #[serde(default)]
-    pub port: Option<i64>,
-    /// postgres: `serializable` (default), `repeatable-read` or `read-committed`.
-    #[serde(default)]
-    pub isolation: Option<String>,
+    /// The kind's own options (exec: `command`; etcd: `port`, `reads`;
+    /// postgres: `port`, `isolation`).
+    #[serde(flatten)]
+    pub options: BTreeMap<String, serde_json::Value>,
 }
 
 /// `workload:`

@@ -5,6 +5,7 @@ use crate::control::nodes::{check_unique, parse_node};
 use crate::control::Node;
 use faultline_nemesis::{FaultKind, GrudgeSpec, ScheduleSpec, Target};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Most workers a test may run (all nodes together).
@@ -88,27 +89,6 @@ impl Concurrency {
     }
 }
 
-/// Which client talks to the DB.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientKind {
-    /// An exec plugin.
-    Exec,
-    /// The native PostgreSQL client (transactional workloads).
-    Postgres {
-        /// `serializable`, `repeatable read` or `read committed`.
-        isolation: &'static str,
-        /// Client port.
-        port: u16,
-    },
-    /// The native etcd client.
-    Etcd {
-        /// Serializable (possibly stale) reads instead of linearizable.
-        serializable: bool,
-        /// Client port.
-        port: u16,
-    },
-}
-
 /// Keys of a register workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyMode {
@@ -177,10 +157,8 @@ pub struct Plan {
     pub pidfile: String,
     /// Log file template.
     pub log: String,
-    /// The exec plugin command.
-    pub client_command: String,
-    /// Which client.
-    pub client: ClientKind,
+    /// The client, validated by its kind (`src/client/`).
+    pub client: Arc<dyn crate::client::ClientConfig>,
     /// Per-op timeout.
     pub op_timeout: Duration,
     /// Workload.
@@ -394,7 +372,8 @@ impl Loaded {
                 ),
             }
         }
-        let (client, client_command) = self.client(&mut p);
+        let workload = self.workload_kind(&mut p);
+        let client = self.client(workload, &mut p);
         let op_timeout = p.duration(
             "client.timeout",
             &s.client.timeout,
@@ -428,21 +407,6 @@ impl Loaded {
             Duration::from_secs(2),
             false,
         );
-        let workload = self.workload_kind(&mut p);
-        if matches!(client, ClientKind::Etcd { .. })
-            && !matches!(workload, WorkloadKind::Register | WorkloadKind::CasRegister)
-        {
-            p.key(
-                "client.kind",
-                "the etcd client runs register and cas-register workloads",
-            );
-        }
-        if matches!(client, ClientKind::Postgres { .. }) && !workload.is_txn() {
-            p.key(
-                "client.kind",
-                "the postgres client runs list-append and rw-register workloads",
-            );
-        }
         let mix = self.mix(workload, &mut p);
         let keys = match s.workload.keys.as_deref() {
             None | Some("single") => KeyMode::Single,
@@ -546,7 +510,6 @@ impl Loaded {
             data_dir,
             db: s.db.clone(),
             ready,
-            client_command,
             client,
             op_timeout,
             workload,
@@ -617,67 +580,23 @@ impl Loaded {
         }
     }
 
-    /// `client:`: which client, and the exec plugin's command.
-    fn client(&self, p: &mut Problems) -> (ClientKind, String) {
+    /// `client:`: its kind checks its own options.
+    fn client(
+        &self,
+        workload: WorkloadKind,
+        p: &mut Problems,
+    ) -> Arc<dyn crate::client::ClientConfig> {
         let c = &self.spec.client;
-        let serializable = match c.reads.as_deref() {
-            None | Some("linearizable") => false,
-            Some("serializable") => true,
-            Some(other) => {
-                p.key(
-                    "client.reads",
-                    format!("expected linearizable or serializable, found {other:?}"),
-                );
-                false
-            }
-        };
-        let mut port = |default: u16| match c.port {
-            None => default,
-            Some(n) => u16::try_from(n).ok().filter(|&n| n > 0).unwrap_or_else(|| {
-                p.key(
-                    "client.port",
-                    format!("expected a port number from 1 to 65535, found {n}"),
-                );
-                default
-            }),
-        };
-        match (c.kind.as_str(), &c.command) {
-            ("exec", Some(cmd)) if !cmd.trim().is_empty() => (ClientKind::Exec, cmd.clone()),
-            ("exec", _) => {
-                p.key(
-                    "client",
-                    "an exec client needs `command:` (the plugin to run)",
-                );
-                (ClientKind::Exec, String::new())
-            }
-            ("etcd", _) => (
-                ClientKind::Etcd {
-                    serializable,
-                    port: port(2379),
-                },
-                String::new(),
-            ),
-            ("postgres", _) => {
-                let port = port(5432);
-                let isolation = match c.isolation.as_deref() {
-                    None | Some("serializable") => "serializable",
-                    Some("repeatable-read") => "repeatable read",
-                    Some("read-committed") => "read committed",
-                    Some(other) => {
-                        p.key("client.isolation", format!("expected serializable, repeatable-read or read-committed, found {other:?}"));
-                        "serializable"
-                    }
-                };
-                (ClientKind::Postgres { isolation, port }, String::new())
-            }
-            (other, _) => {
-                let hint = super::did_you_mean(other, &["exec", "etcd", "postgres"])
-                    .map_or(String::new(), |m| format!(" (did you mean `{m}`?)"));
-                p.key(
-                    "client.kind",
-                    format!("unknown client {other:?}; expected exec, etcd or postgres{hint}"),
-                );
-                (ClientKind::Exec, String::new())
+        let ctx = crate::client::Context { workload };
+        match crate::client::configure(&c.kind, &c.options, &ctx) {
+            Ok(config) => config,
+            Err(errors) => {
+                for e in errors {
+                    p.key(&e.key, e.message);
+                }
+                Arc::new(crate::client::exec::ExecConfig {
+                    command: String::new(),
+                })
             }
         }
     }

@@ -1,75 +1,77 @@
-//! Clients: how workers talk to the DB. The [`Client`] trait is the seam
-//! later DB-specific clients implement; [`ExecClient`] runs a plugin in any
-//! language over JSON lines (protocol in README, "Exec plugins").
+//! The exec plugin: a client in any language, one child process per worker
+//! process, speaking JSON lines on stdin/stdout (protocol in README, "Exec
+//! plugins"). Options: `command` (run through `sh -c` in the spec file's
+//! directory).
 
+use super::{Client, ClientConfig, Context, Kind, LogSink, OpenCtx, Options, Reply, Request};
 use crate::control::BoxFuture;
 use faultline_checkers::OpType;
 use serde_json::{json, Value};
+use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-/// One operation to perform.
-#[derive(Clone, Debug)]
-pub struct Request {
-    /// Request id (unique per run).
-    pub id: u64,
-    /// Operation name.
-    pub f: Arc<str>,
-    /// Key for independent-key workloads.
-    pub key: Option<Value>,
-    /// Argument (`null` for reads).
-    pub value: Value,
+/// Registration.
+pub const KIND: Kind = Kind {
+    name: "exec",
+    configure,
+};
+
+/// A validated exec client: the plugin command.
+#[derive(Debug)]
+pub struct ExecConfig {
+    /// The plugin command line.
+    pub command: String,
 }
 
-/// How an operation ended.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Reply {
-    /// ok, fail or info.
-    pub kind: OpType,
-    /// The value (what a read saw).
-    pub value: Value,
-    /// Error text for fail/info.
-    pub error: Option<String>,
-}
-
-impl Reply {
-    /// An indeterminate reply.
-    pub fn info(value: Value, error: impl Into<String>) -> Reply {
-        Reply {
-            kind: OpType::Info,
-            value,
-            error: Some(error.into()),
-        }
+fn configure(o: &mut Options<'_>, _: &Context) -> Arc<dyn ClientConfig> {
+    let command = o.string("command").unwrap_or_default();
+    if command.trim().is_empty() {
+        o.error("", "an exec client needs `command:` (the plugin to run)");
     }
+    Arc::new(ExecConfig { command })
 }
 
-/// Talks to the DB for one worker process (Jepsen's client protocol:
-/// opened per process, `setup` once per test, `invoke` per op, `close`).
-pub trait Client: Send {
-    /// Prepares the DB for the workload (tables, ...), once per test,
-    /// before any op; must be idempotent. Default: nothing to do.
-    fn setup(&mut self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async { Ok(()) })
+impl ClientConfig for ExecConfig {
+    fn describe(&self) -> String {
+        format!("exec plugin `{}`", self.command)
     }
 
-    /// Performs `req`, waiting at most `timeout`. Never fails: problems are
-    /// `info` (may have happened) or `fail` (definitely did not).
-    fn invoke<'a>(&'a mut self, req: &'a Request, timeout: Duration) -> BoxFuture<'a, Reply>;
-
-    /// Releases the client (kills a plugin).
-    fn close(&mut self) -> BoxFuture<'_, ()>;
+    fn open(&self, ctx: &OpenCtx<'_>) -> Box<dyn Client> {
+        let env = vec![
+            ("FAULTLINE_NODE".to_string(), ctx.node.name.clone()),
+            ("FAULTLINE_NODE_ADDR".to_string(), ctx.node.addr.clone()),
+            (
+                "FAULTLINE_NODES".to_string(),
+                ctx.nodes
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            ("FAULTLINE_PROCESS".to_string(), ctx.process.to_string()),
+        ];
+        Box::new(ExecClient::open(
+            &self.command,
+            ctx.base_dir,
+            &env,
+            format!("plugin p{} {}", ctx.process, ctx.node.name),
+            ctx.log.clone(),
+        ))
+    }
 }
-
-/// Where plugin stderr goes (the run's log).
-pub type LogSink = Arc<Mutex<Box<dyn std::io::Write + Send>>>;
 
 /// The exec plugin: one child process per worker process.
 pub struct ExecClient {
     child: Option<(Child, ChildStdin, BufReader<ChildStdout>)>,
     label: String,
+    command: String,
+    cwd: PathBuf,
+    env: Vec<(String, String)>,
+    log: LogSink,
 }
 
 impl ExecClient {
@@ -83,10 +85,24 @@ impl ExecClient {
         label: String,
         log: LogSink,
     ) -> ExecClient {
+        let mut c = ExecClient {
+            child: None,
+            label,
+            command: command.to_string(),
+            cwd: cwd.to_path_buf(),
+            env: env.to_vec(),
+            log,
+        };
+        c.spawn();
+        c
+    }
+
+    /// Starts the plugin (again, after a [`Client::reset`]).
+    fn spawn(&mut self) {
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
-            .arg(command)
-            .current_dir(cwd)
+            .arg(&self.command)
+            .current_dir(&self.cwd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -94,13 +110,13 @@ impl ExecClient {
             // the shell started (the plugin itself, and its children).
             .process_group(0)
             .kill_on_drop(true);
-        for (k, v) in env {
+        for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let child = match cmd.spawn() {
+        let (log, label) = (self.log.clone(), self.label.clone());
+        self.child = match cmd.spawn() {
             Ok(mut c) => {
                 if let Some(err) = c.stderr.take() {
-                    let (log, label) = (log.clone(), label.clone());
                     tokio::spawn(async move {
                         let mut lines = BufReader::new(err).lines();
                         while let Ok(Some(line)) = lines.next_line().await {
@@ -117,12 +133,11 @@ impl ExecClient {
             }
             Err(e) => {
                 if let Ok(mut w) = log.lock() {
-                    let _ = writeln!(w, "[{label}] cannot start plugin `{command}`: {e}");
+                    let _ = writeln!(w, "[{label}] cannot start plugin `{}`: {e}", self.command);
                 }
                 None
             }
         };
-        ExecClient { child, label }
     }
 
     async fn roundtrip(&mut self, req: &Request) -> Result<Reply, String> {
@@ -190,21 +205,24 @@ pub fn parse_reply(req: &Request, line: &str) -> Result<Reply, String> {
 }
 
 impl Client for ExecClient {
-    fn invoke<'a>(&'a mut self, req: &'a Request, timeout: Duration) -> BoxFuture<'a, Reply> {
+    fn invoke<'a>(&'a mut self, req: &'a Request) -> BoxFuture<'a, Reply> {
         Box::pin(async move {
-            match tokio::time::timeout(timeout, self.roundtrip(req)).await {
-                Ok(Ok(reply)) => reply,
-                Ok(Err(e)) => Reply::info(req.value.clone(), format!("{}: {e}", self.label)),
-                Err(_) => Reply::info(
-                    req.value.clone(),
-                    format!(
-                        "{}: no answer within {:.1} s",
-                        self.label,
-                        timeout.as_secs_f64()
-                    ),
-                ),
+            if self.child.is_none() {
+                self.spawn();
+            }
+            match self.roundtrip(req).await {
+                Ok(reply) => reply,
+                Err(e) => Reply::info(req.value.clone(), format!("{}: {e}", self.label)),
             }
         })
+    }
+
+    /// Kills the plugin: an answer it still owes would be read as the
+    /// answer to the next request. The next `invoke` starts it again.
+    fn reset(&mut self) {
+        if let Some((child, _, _)) = self.child.take() {
+            kill_group(&child);
+        }
     }
 
     fn close(&mut self) -> BoxFuture<'_, ()> {

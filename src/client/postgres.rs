@@ -6,12 +6,70 @@
 //! any error before COMMIT is `fail` (the transaction rolled back); a lost
 //! connection or timeout during COMMIT is `info`.
 
-use super::client::{Client, Reply, Request};
+use super::{Client, ClientConfig, Context, Kind, OpenCtx, Options, Reply, Request};
 use crate::control::BoxFuture;
-use faultline_checkers::OpType;
+use crate::spec::WorkloadKind;
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::sync::Arc;
 use tokio_postgres::NoTls;
+
+/// Registration.
+pub const KIND: Kind = Kind {
+    name: "postgres",
+    configure,
+};
+
+/// A validated PostgreSQL client: options `port` (default 5432) and
+/// `isolation` (`serializable`, the default, `repeatable-read` or
+/// `read-committed`).
+#[derive(Debug)]
+pub struct PgConfig {
+    /// Client port.
+    pub port: u16,
+    /// The isolation level, as SQL spells it.
+    pub isolation: &'static str,
+    /// List-append (lists) or rw-register (registers).
+    pub lists: bool,
+}
+
+fn configure(o: &mut Options<'_>, ctx: &Context) -> Arc<dyn ClientConfig> {
+    if !ctx.workload.is_txn() {
+        o.error(
+            "kind",
+            "the postgres client runs list-append and rw-register workloads",
+        );
+    }
+    let port = o.port("port", 5432);
+    let isolation = match o.choice(
+        "isolation",
+        &["serializable", "repeatable-read", "read-committed"],
+        "serializable",
+    ) {
+        "repeatable-read" => "repeatable read",
+        "read-committed" => "read committed",
+        _ => "serializable",
+    };
+    Arc::new(PgConfig {
+        port,
+        isolation,
+        lists: ctx.workload == WorkloadKind::ListAppend,
+    })
+}
+
+impl ClientConfig for PgConfig {
+    fn describe(&self) -> String {
+        format!("postgres on port {}, {}", self.port, self.isolation)
+    }
+
+    fn open(&self, ctx: &OpenCtx<'_>) -> Box<dyn Client> {
+        Box::new(PgClient::new(
+            &ctx.node.addr,
+            self.port,
+            self.isolation,
+            self.lists,
+        ))
+    }
+}
 
 /// One worker's connection.
 pub struct PgClient {
@@ -167,55 +225,30 @@ impl Client for PgClient {
         })
     }
 
-    fn invoke<'a>(&'a mut self, req: &'a Request, timeout: Duration) -> BoxFuture<'a, Reply> {
+    fn invoke<'a>(&'a mut self, req: &'a Request) -> BoxFuture<'a, Reply> {
         Box::pin(async move {
             let Some(mops) = req.value.as_array() else {
-                return Reply {
-                    kind: OpType::Fail,
-                    value: req.value.clone(),
-                    error: Some("postgres client runs txn ops".into()),
-                };
+                return Reply::fail(req.value.clone(), "postgres client runs txn ops");
             };
             // A malformed transaction is never sent: it definitely did not happen.
             if let Some(e) = mops.iter().find_map(|m| micro_op(m).err()) {
-                return Reply {
-                    kind: OpType::Fail,
-                    value: req.value.clone(),
-                    error: Some(e),
-                };
+                return Reply::fail(req.value.clone(), e);
             }
-            match tokio::time::timeout(timeout, self.txn(mops)).await {
-                Ok(Ok(v)) => Reply {
-                    kind: OpType::Ok,
-                    value: v,
-                    error: None,
-                },
-                Ok(Err(TxnError {
-                    maybe_committed,
+            match self.txn(mops).await {
+                Ok(v) => Reply::ok(v),
+                Err(TxnError {
+                    maybe_committed: true,
                     error,
-                })) => {
-                    if maybe_committed {
-                        self.client = None;
-                    }
-                    Reply {
-                        kind: if maybe_committed {
-                            OpType::Info
-                        } else {
-                            OpType::Fail
-                        },
-                        value: req.value.clone(),
-                        error: Some(error),
-                    }
-                }
-                Err(_) => {
-                    self.client = None;
-                    Reply::info(
-                        req.value.clone(),
-                        format!("timed out after {:.1} s", timeout.as_secs_f64()),
-                    )
-                }
+                }) => Reply::info(req.value.clone(), error),
+                Err(TxnError { error, .. }) => Reply::fail(req.value.clone(), error),
             }
         })
+    }
+
+    /// A connection whose COMMIT may or may not have happened, or that
+    /// timed out mid-transaction, is not used again.
+    fn reset(&mut self) {
+        self.client = None;
     }
 
     fn close(&mut self) -> BoxFuture<'_, ()> {
