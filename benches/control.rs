@@ -8,11 +8,11 @@
 //! - nemesis: starting and healing a partition on 5 nodes, and a
 //!   kill-and-restart cycle of a trivial "DB" (median of 20 each).
 
+use fastrand::Rng;
 use faultline::cluster::{Layout, State};
 use faultline::control::shell::RemoteShell;
 use faultline::control::{on_all, Cmd};
 use faultline_nemesis::process::ProcessSpec;
-use faultline_nemesis::rng::Rng;
 use faultline_nemesis::{grudge, Fault, Nemesis, Setup};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -128,7 +128,7 @@ async fn nemesis_figures(state: &State) -> (f64, f64, f64) {
             dev: "eth0".into(),
         },
     );
-    let mut rng = Rng::new(1);
+    let mut rng = Rng::with_seed(1);
     let (mut part, mut heal, mut kill) = (Vec::new(), Vec::new(), Vec::new());
     let db = Fault::Kill(vec!["n1".into()]);
     nemesis.stop(&db).await.expect("start the db");

@@ -35,6 +35,7 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "testing")]
 pub mod brute;
 pub mod elle;
 pub mod error;
@@ -44,6 +45,7 @@ pub mod jepsen;
 pub mod linear;
 pub mod model;
 pub mod op;
+#[cfg(feature = "testing")]
 pub mod synth;
 pub mod verdict;
 

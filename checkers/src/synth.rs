@@ -9,37 +9,8 @@
 
 use crate::history::History;
 use crate::op::{Op, OpType, Process};
+use fastrand::Rng;
 use serde_json::{json, Value};
-
-/// A small, fast, seeded PRNG (SplitMix64). Not for cryptography.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from `seed`; equal seeds give equal sequences.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
-    }
-}
 
 /// Shape of a simulated register workload.
 #[derive(Clone, Debug)]
@@ -69,7 +40,7 @@ struct Pending {
 
 /// A linearizable history of register ops per `spec`, from `seed`.
 pub fn register_history(spec: &RegisterSpec, seed: u64) -> History {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::with_seed(seed);
     let mut regs: Vec<Value> = vec![Value::Null; spec.keys.max(1)];
     let mut next_value: Vec<i64> = vec![0; spec.keys.max(1)];
     let mut procs: Vec<(u64, Option<Pending>)> =
@@ -78,26 +49,26 @@ pub fn register_history(spec: &RegisterSpec, seed: u64) -> History {
     let mut started = 0;
     let mut time = 0i64;
     while started < spec.ops || procs.iter().any(|(_, p)| p.is_some()) {
-        let slot = rng.below(procs.len() as u64) as usize;
-        time += 1 + rng.below(1000) as i64;
+        let slot = rng.u64(..procs.len() as u64) as usize;
+        time += 1 + rng.u64(..1000) as i64;
         let (pid, pending) = &mut procs[slot];
         match pending.take() {
             None if started < spec.ops => {
                 started += 1;
-                let key = rng.below(spec.keys.max(1) as u64) as usize;
+                let key = rng.u64(..spec.keys.max(1) as u64) as usize;
                 let p = invent(&mut rng, spec, &regs[key], &mut next_value[key], key);
                 ops.push(event(*pid, OpType::Invoke, &p, p.arg.clone(), spec, time));
                 *pending = Some(p);
             }
             None => {}
-            Some(mut p) if p.applied.is_none() && !rng.chance(spec.info / 2.0) => {
+            Some(mut p) if p.applied.is_none() && rng.f64() >= spec.info / 2.0 => {
                 let (result, ok) = apply(&mut regs[p.key], p.f, &p.arg);
                 p.applied = Some(result);
                 p.ok = ok;
                 *pending = Some(p);
             }
             Some(p) => {
-                if p.applied.is_none() || rng.chance(spec.info / 2.0) {
+                if p.applied.is_none() || rng.f64() < (spec.info / 2.0) {
                     // Crashed before or after taking effect: indeterminate.
                     ops.push(event(*pid, OpType::Info, &p, p.arg.clone(), spec, time));
                     *pid += spec.processes as u64;
@@ -128,15 +99,15 @@ fn invent(
             *next += 1;
             json!(*next)
         } else {
-            json!(rng.below(spec.values))
+            json!(rng.u64(..spec.values))
         }
     };
-    let choice = rng.below(if spec.cas { 4 } else { 3 });
+    let choice = rng.u64(..if spec.cas { 4 } else { 3 });
     let (f, arg) = match choice {
         0 | 1 => ("read", Value::Null),
         2 => ("write", value(rng)),
         _ => {
-            let old = if rng.chance(0.5) && !current.is_null() {
+            let old = if rng.f64() < 0.5 && !current.is_null() {
                 current.clone()
             } else {
                 value(rng)
@@ -194,13 +165,13 @@ pub fn corrupt_read(history: &History, seed: u64) -> Option<History> {
     if reads.is_empty() {
         return None;
     }
-    let mut rng = Rng::new(seed);
-    let at = reads[rng.below(reads.len() as u64) as usize];
+    let mut rng = Rng::with_seed(seed);
+    let at = reads[rng.u64(..reads.len() as u64) as usize];
     let mut ops = history.ops().to_vec();
     ops[at].value = match &ops[at].value {
-        Value::Null => json!(rng.below(3)),
-        v if rng.chance(0.3) && !v.is_null() => Value::Null,
-        v => json!(v.as_i64().unwrap_or(0) + 1 + rng.below(2) as i64),
+        Value::Null => json!(rng.u64(..3)),
+        v if rng.f64() < 0.3 && !v.is_null() => Value::Null,
+        v => json!(v.as_i64().unwrap_or(0) + 1 + rng.u64(..2) as i64),
     };
     Some(History::new(ops))
 }

@@ -9,8 +9,9 @@
 
 mod verifier;
 
+use fastrand::Rng;
 use faultline_checkers::model::{CasRegister, FifoQueue, Model, Scalar, Set};
-use faultline_checkers::synth::{self, RegisterSpec, Rng};
+use faultline_checkers::synth::{self, RegisterSpec};
 use faultline_checkers::{brute, linear, History, Op, OpType, Process, Validity};
 use serde_json::{json, Value};
 
@@ -70,7 +71,7 @@ fn random_history(
     let mut ops = Vec::new();
     let mut started = 0;
     while started < n || pending.iter().any(Option::is_some) {
-        let p = rng.below(procs) as usize;
+        let p = rng.u64(..procs) as usize;
         match pending[p].take() {
             None if started < n => {
                 started += 1;
@@ -80,12 +81,12 @@ fn random_history(
             }
             None => {}
             Some((id, f, ret)) => {
-                let kind = match rng.below(10) {
+                let kind = match rng.u64(..10) {
                     0 => OpType::Info,
                     1 => OpType::Fail,
                     _ => OpType::Ok,
                 };
-                if kind == OpType::Info && rng.chance(0.3) {
+                if kind == OpType::Info && rng.f64() < 0.3 {
                     // Never completes: leave it pending forever.
                     ids[p] += procs;
                     continue;
@@ -104,10 +105,10 @@ fn random_history(
 fn simulated_registers_are_linearizable_and_corruptions_agree() {
     let mut corrupt_invalid = 0;
     for seed in 0..CASES {
-        let mut rng = Rng::new(seed);
+        let mut rng = Rng::with_seed(seed);
         let spec = RegisterSpec {
-            ops: 1 + rng.below(8) as usize,
-            processes: 2 + rng.below(3) as usize,
+            ops: 1 + rng.u64(..8) as usize,
+            processes: 2 + rng.u64(..3) as usize,
             keys: 0,
             info: 0.2,
             values: 3,
@@ -136,25 +137,25 @@ fn simulated_registers_are_linearizable_and_corruptions_agree() {
 fn random_register_histories_agree() {
     let (mut valid, mut invalid) = (0, 0);
     for seed in 0..CASES {
-        let mut rng = Rng::new(seed ^ 0xabc);
-        let n = 1 + rng.below(8) as usize;
-        let procs = 2 + rng.below(3);
-        let h = random_history(&mut rng, n, procs, &mut |r| match r.below(3) {
+        let mut rng = Rng::with_seed(seed ^ 0xabc);
+        let n = 1 + rng.u64(..8) as usize;
+        let procs = 2 + rng.u64(..3);
+        let h = random_history(&mut rng, n, procs, &mut |r| match r.u64(..3) {
             0 => (
                 "read",
                 Value::Null,
-                if r.chance(0.2) {
+                if r.f64() < 0.2 {
                     Value::Null
                 } else {
-                    json!(r.below(3))
+                    json!(r.u64(..3))
                 },
             ),
             1 => {
-                let v = json!(r.below(3));
+                let v = json!(r.u64(..3));
                 ("write", v.clone(), v)
             }
             _ => {
-                let v = json!([r.below(3), r.below(3)]);
+                let v = json!([r.u64(..3), r.u64(..3)]);
                 ("cas", v.clone(), v)
             }
         });
@@ -172,28 +173,28 @@ fn random_register_histories_agree() {
 #[test]
 fn random_set_and_queue_histories_agree() {
     for seed in 0..CASES / 2 {
-        let mut rng = Rng::new(seed ^ 0x5e7);
-        let n = 1 + rng.below(7) as usize;
+        let mut rng = Rng::with_seed(seed ^ 0x5e7);
+        let n = 1 + rng.u64(..7) as usize;
         let h = random_history(&mut rng, n, 2 + seed % 3, &mut |r| {
-            if r.chance(0.6) {
-                let v = json!(r.below(3));
+            if r.f64() < 0.6 {
+                let v = json!(r.u64(..3));
                 ("add", v.clone(), v)
             } else {
-                let seen: Vec<u64> = (0..3).filter(|_| r.chance(0.4)).collect();
+                let seen: Vec<u64> = (0..3).filter(|_| r.f64() < 0.4).collect();
                 ("read", Value::Null, json!(seen))
             }
         });
         agree(&Set, &h);
-        let mut rng = Rng::new(seed ^ 0x9e9e);
+        let mut rng = Rng::with_seed(seed ^ 0x9e9e);
         let h = random_history(&mut rng, n, 2 + seed % 3, &mut |r| {
-            let v = json!(r.below(3));
-            if r.chance(0.5) {
+            let v = json!(r.u64(..3));
+            if r.f64() < 0.5 {
                 ("enqueue", v.clone(), v)
             } else {
                 (
                     "dequeue",
                     Value::Null,
-                    if r.chance(0.2) { Value::Null } else { v },
+                    if r.f64() < 0.2 { Value::Null } else { v },
                 )
             }
         });

@@ -17,8 +17,8 @@
 //!   indeterminate writes), faultline calls it not serializable exactly
 //!   when the oracle finds no order.
 
+use fastrand::Rng;
 use faultline_checkers::elle::{check, Options, Workload};
-use faultline_checkers::synth::Rng;
 use faultline_checkers::{History, Op, OpType, Process, Validity};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -103,12 +103,12 @@ fn serializable(txns: &[T], register: bool) -> bool {
 
 /// A random history: a serial execution, then corruption.
 fn generate(rng: &mut Rng, register: bool, rmw: bool, final_read: bool) -> Vec<T> {
-    let keys = 2 + rng.below(2) as u32;
-    let n_ok = 1 + rng.below(if final_read { 6 } else { 7 }) as usize;
+    let keys = 2 + rng.u64(..2) as u32;
+    let n_ok = 1 + rng.u64(..if final_read { 6 } else { 7 }) as usize;
     // Indeterminate writes have no known reads, so no inferable order:
     // read-modify-write histories (the completeness case) leave them out.
-    let n_info = if rmw { 0 } else { rng.below(3) as usize };
-    let n_fail = rng.below(3) as usize;
+    let n_info = if rmw { 0 } else { rng.u64(..3) as usize };
+    let n_fail = rng.u64(..3) as usize;
     let mut next: HashMap<u32, i64> = HashMap::new();
     let mut txns: Vec<T> = Vec::new();
     for i in 0..n_ok + n_info + n_fail {
@@ -120,9 +120,9 @@ fn generate(rng: &mut Rng, register: bool, rmw: bool, final_read: bool) -> Vec<T
             OpType::Fail
         };
         let mut mops = Vec::new();
-        for _ in 0..1 + rng.below(4) {
-            let k = rng.below(keys as u64) as u32;
-            if rng.chance(0.5) {
+        for _ in 0..1 + rng.u64(..4) {
+            let k = rng.u64(..keys as u64) as u32;
+            if rng.f64() < 0.5 {
                 let v = next.entry(k).or_insert(0);
                 *v += 1;
                 if rmw && register {
@@ -138,14 +138,14 @@ fn generate(rng: &mut Rng, register: bool, rmw: bool, final_read: bool) -> Vec<T
     // Serial execution in a random order; info txns apply or not.
     let mut order: Vec<usize> = (0..txns.len()).collect();
     for i in (1..order.len()).rev() {
-        order.swap(i, rng.below(i as u64 + 1) as usize);
+        order.swap(i, rng.u64(..i as u64 + 1) as usize);
     }
     let mut state: HashMap<u32, Vec<i64>> = HashMap::new();
     let mut history_states: Vec<HashMap<u32, Vec<i64>>> = vec![state.clone()];
     for &i in &order {
         let applies = match txns[i].kind {
             OpType::Ok => true,
-            OpType::Info => rng.chance(0.5),
+            OpType::Info => rng.f64() < 0.5,
             _ => false,
         };
         if !applies {
@@ -182,8 +182,8 @@ fn generate(rng: &mut Rng, register: bool, rmw: bool, final_read: bool) -> Vec<T
         });
     }
     // Corrupt some reads: an older or newer state, or a reordering.
-    if rng.chance(0.6) {
-        for _ in 0..1 + rng.below(2) {
+    if rng.f64() < 0.6 {
+        for _ in 0..1 + rng.u64(..2) {
             let candidates: Vec<(usize, usize)> = txns
                 .iter()
                 .enumerate()
@@ -199,15 +199,15 @@ fn generate(rng: &mut Rng, register: bool, rmw: bool, final_read: bool) -> Vec<T
             if candidates.is_empty() {
                 break;
             }
-            let (i, j) = candidates[rng.below(candidates.len() as u64) as usize];
+            let (i, j) = candidates[rng.u64(..candidates.len() as u64) as usize];
             let M::R(k, Some(seen)) = txns[i].mops[j].clone() else {
                 continue;
             };
-            let other = &history_states[rng.below(history_states.len() as u64) as usize];
+            let other = &history_states[rng.u64(..history_states.len() as u64) as usize];
             let mut new = other.get(&k).cloned().unwrap_or_default();
-            if !register && new.len() > 1 && rng.chance(0.3) {
-                let a = rng.below(new.len() as u64) as usize;
-                let b = rng.below(new.len() as u64) as usize;
+            if !register && new.len() > 1 && rng.f64() < 0.3 {
+                let a = rng.u64(..new.len() as u64) as usize;
+                let b = rng.u64(..new.len() as u64) as usize;
                 new.swap(a, b);
             }
             if new != seen {
@@ -244,7 +244,7 @@ fn to_history(txns: &[T], register: bool, rng: &mut Rng) -> History {
     let mut open: Vec<usize> = Vec::new();
     let mut ops = Vec::new();
     while !pending.is_empty() || !open.is_empty() {
-        let start = !pending.is_empty() && (open.is_empty() || rng.chance(0.5));
+        let start = !pending.is_empty() && (open.is_empty() || rng.f64() < 0.5);
         if start {
             let t = pending.remove(0);
             ops.push(Op::new(
@@ -256,7 +256,7 @@ fn to_history(txns: &[T], register: bool, rng: &mut Rng) -> History {
             ));
             open.push(t);
         } else {
-            let t = open.remove(rng.below(open.len() as u64) as usize);
+            let t = open.remove(rng.u64(..open.len() as u64) as usize);
             ops.push(Op::new(
                 0,
                 Process::Client(t as u64),
@@ -293,7 +293,7 @@ fn run(workload: Workload, rmw: bool, final_read: bool, count: u64) -> (usize, u
     let opts = Options::default();
     let (mut invalid, mut complete_checked, mut unknown) = (0, 0, 0);
     for seed in 0..count {
-        let mut rng = Rng::new(seed * 7919 + register as u64);
+        let mut rng = Rng::with_seed(seed * 7919 + register as u64);
         let txns = generate(&mut rng, register, rmw, final_read);
         let h = to_history(&txns, register, &mut rng);
         let a = check(&h, workload, &opts).unwrap();

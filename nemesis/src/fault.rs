@@ -3,7 +3,7 @@
 //! what goes into the history as the nemesis op's value.
 
 use crate::grudge::{self, Grudge};
-use crate::rng::Rng;
+use fastrand::Rng;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::str::FromStr;

@@ -2,7 +2,7 @@
 //! of the node list (and a seeded RNG). Jepsen's vocabulary: a grudge maps
 //! each node to the set of nodes whose traffic it drops.
 
-use crate::rng::Rng;
+use fastrand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Node → nodes whose packets it drops.
@@ -40,7 +40,7 @@ pub fn halves(nodes: &[String], rng: &mut Rng) -> Grudge {
 
 /// One node (`target`, or a random one) cut off from all others.
 pub fn isolate(nodes: &[String], target: Option<&str>, rng: &mut Rng) -> Grudge {
-    let lone = target.map_or_else(|| nodes[rng.below(nodes.len())].clone(), String::from);
+    let lone = target.map_or_else(|| nodes[rng.usize(..nodes.len())].clone(), String::from);
     let rest: Vec<String> = nodes.iter().filter(|n| **n != lone).cloned().collect();
     complete(&[vec![lone], rest])
 }
@@ -85,11 +85,11 @@ pub fn majorities_ring(nodes: &[String], rng: &mut Rng) -> Grudge {
 /// A random split into 2 or 3 non-empty groups, cut apart.
 pub fn random_subsets(nodes: &[String], rng: &mut Rng) -> Grudge {
     let v = shuffled(nodes, rng);
-    let k = if v.len() >= 3 { 2 + rng.below(2) } else { 2 }.min(v.len());
+    let k = if v.len() >= 3 { 2 + rng.usize(..2) } else { 2 }.min(v.len());
     let mut comps: Vec<Vec<String>> = vec![Vec::new(); k];
     for (i, n) in v.into_iter().enumerate() {
         // The first k nodes seed the groups so none is empty.
-        let g = if i < k { i } else { rng.below(k) };
+        let g = if i < k { i } else { rng.usize(..k) };
         comps[g].push(n);
     }
     complete(&comps)
@@ -159,7 +159,7 @@ mod tests {
         for n in [3, 5, 7, 9] {
             let all = nodes(n);
             for seed in 0..20 {
-                let mut rng = Rng::new(seed);
+                let mut rng = Rng::with_seed(seed);
                 let g = halves(&all, &mut rng);
                 let comps = components_of(&g, &all);
                 assert_eq!(comps.len(), 2);
@@ -196,7 +196,7 @@ mod tests {
     fn bridge_keeps_one_node_connected_to_both_sides() {
         for n in [3, 5, 7, 9] {
             let all = nodes(n);
-            let g = bridge(&all, &mut Rng::new(n as u64));
+            let g = bridge(&all, &mut Rng::with_seed(n as u64));
             let bridges: Vec<&String> = all
                 .iter()
                 .filter(|b| all.iter().all(|o| hears(&g, b, o) && hears(&g, o, b)))
@@ -213,7 +213,7 @@ mod tests {
     fn majorities_ring_gives_everyone_a_different_majority() {
         for n in [3, 5, 7, 9] {
             let all = nodes(n);
-            let g = majorities_ring(&all, &mut Rng::new(7));
+            let g = majorities_ring(&all, &mut Rng::with_seed(7));
             let views: BTreeSet<BTreeSet<&String>> = all
                 .iter()
                 .map(|a| {

@@ -14,9 +14,10 @@
 //! [`Nemesis::heal_all`] repairs whatever state a crashed run left.
 //!
 //! ```
-//! use faultline_nemesis::{grudge, rng::Rng};
+//! use fastrand::Rng;
+//! use faultline_nemesis::grudge;
 //! let nodes: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
-//! let g = grudge::majorities_ring(&nodes, &mut Rng::new(42));
+//! let g = grudge::majorities_ring(&nodes, &mut Rng::with_seed(42));
 //! assert!(g.values().all(|dropped| dropped.len() == 2));
 //! ```
 
@@ -28,7 +29,6 @@ pub mod grudge;
 mod nemesis;
 pub mod net;
 pub mod process;
-pub mod rng;
 pub mod schedule;
 pub mod shell;
 

@@ -358,8 +358,8 @@ fn report(outputs: Vec<(String, String)>) -> Value {
 mod tests {
     use super::*;
     use crate::grudge;
-    use crate::rng::Rng;
     use crate::shell::{block_on_ready, RecordingShell};
+    use fastrand::Rng;
 
     fn setup() -> Setup {
         let nodes = (1..=3)
@@ -390,7 +390,7 @@ mod tests {
     fn partition_and_heal_render_per_node_scripts() {
         let n = Nemesis::new(RecordingShell::new(), setup());
         let names: Vec<String> = (1..=3).map(|i| format!("n{i}")).collect();
-        let g = grudge::isolate(&names, Some("n1"), &mut Rng::new(1));
+        let g = grudge::isolate(&names, Some("n1"), &mut Rng::with_seed(1));
         block_on_ready(n.start(&Fault::Partition(g))).unwrap();
         let on1 = n.shell().scripts_on("n1");
         assert!(
@@ -469,7 +469,10 @@ mod tests {
             "FAULTLINE",
             Err("exit 4: iptables: Permission denied"),
         );
-        let g = grudge::halves(&["n1".into(), "n2".into(), "n3".into()], &mut Rng::new(2));
+        let g = grudge::halves(
+            &["n1".into(), "n2".into(), "n3".into()],
+            &mut Rng::with_seed(2),
+        );
         match block_on_ready(n.start(&Fault::Partition(g))) {
             Err(NemesisError::Failed(errs)) => assert_eq!(errs.len(), 2),
             other => panic!("{other:?}"),

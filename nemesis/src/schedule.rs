@@ -5,7 +5,7 @@
 //! stop it, wait `interval`; and heals everything at the end.
 
 use crate::fault::{Fault, FaultKind, GrudgeSpec, Target};
-use crate::rng::Rng;
+use fastrand::Rng;
 use std::time::Duration;
 
 /// What a spec says about faults.
@@ -62,7 +62,7 @@ impl Schedule {
     pub fn new(spec: ScheduleSpec, seed: u64) -> Schedule {
         Schedule {
             spec,
-            rng: Rng::new(seed),
+            rng: Rng::with_seed(seed),
             turn: 0,
             order: Vec::new(),
         }
@@ -90,13 +90,13 @@ impl Schedule {
         } else {
             self.spec.targets.clone()
         };
-        let target = &targets[self.rng.below(targets.len())];
+        let target = &targets[self.rng.usize(..targets.len())];
         let mut picked = target.pick(nodes, primaries, &mut self.rng);
         if picked.is_empty() {
             // No primaries known: fall back to one random node.
             picked = Target::One.pick(nodes, primaries, &mut self.rng);
         }
-        let sign = if self.rng.below(2) == 0 { 1 } else { -1 };
+        let sign = if self.rng.usize(..2) == 0 { 1 } else { -1 };
         Ok(match kind {
             FaultKind::Partition => {
                 let grudges = if self.spec.grudges.is_empty() {
@@ -104,7 +104,7 @@ impl Schedule {
                 } else {
                     self.spec.grudges.clone()
                 };
-                let g = &grudges[self.rng.below(grudges.len())];
+                let g = &grudges[self.rng.usize(..grudges.len())];
                 let g = match g.draw(nodes, primaries, &mut self.rng) {
                     Ok(g) => g,
                     Err(_) => GrudgeSpec::Halves.draw(nodes, primaries, &mut self.rng)?,
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn targets_pick_the_right_counts() {
         let nodes: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
-        let mut rng = Rng::new(1);
+        let mut rng = Rng::with_seed(1);
         assert_eq!(Target::One.pick(&nodes, &[], &mut rng).len(), 1);
         assert_eq!(Target::Minority.pick(&nodes, &[], &mut rng).len(), 2);
         assert_eq!(Target::Majority.pick(&nodes, &[], &mut rng).len(), 3);

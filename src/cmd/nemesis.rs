@@ -6,9 +6,9 @@ use crate::cluster::{self, State};
 use crate::control::shell::RemoteShell;
 use crate::control::Remote;
 use crate::exit::{bad_input, Exit};
+use fastrand::Rng;
 use faultline_nemesis::clock::ClockMode;
 use faultline_nemesis::process::ProcessSpec;
-use faultline_nemesis::rng::Rng;
 use faultline_nemesis::{Fault, FaultKind, GrudgeSpec, Nemesis, Setup, Target};
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,7 +91,7 @@ fn build(common: &NemesisCommon) -> Result<Nemesis<RemoteShell>, Exit> {
 
 fn fault_of(args: &FaultArgs, nodes: &[String], starting: bool) -> Result<Fault, Exit> {
     let kind: FaultKind = args.fault.parse().map_err(bad_input)?;
-    let mut rng = Rng::new(args.seed);
+    let mut rng = Rng::with_seed(args.seed);
     let target: Target = args
         .target
         .parse()

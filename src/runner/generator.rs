@@ -7,7 +7,7 @@
 //! provably stale.
 
 use crate::spec::{KeyMode, Plan, Values, WorkloadKind};
-use faultline_nemesis::rng::Rng;
+use fastrand::Rng;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -69,7 +69,7 @@ impl Generator {
             next_key: n_groups as u64,
             written: HashMap::new(),
             next_element: 0,
-            rng: Rng::new(plan.seed ^ 0x6765_6e65),
+            rng: Rng::with_seed(plan.seed ^ 0x6765_6e65),
             active: (0..plan.key_count as u64).collect(),
             fresh_key: plan.key_count as u64,
             txn_length: plan.txn_length,
@@ -80,7 +80,7 @@ impl Generator {
     /// A transaction: 1..=txn_length random micro-ops on the keys in use;
     /// keys that reached their write budget are replaced by fresh ones.
     fn txn(&mut self) -> Value {
-        let n = 1 + self.rng.below(self.txn_length);
+        let n = 1 + self.rng.usize(..self.txn_length);
         let write = if self.kind == WorkloadKind::ListAppend {
             "append"
         } else {
@@ -88,9 +88,9 @@ impl Generator {
         };
         let mops: Vec<Value> = (0..n)
             .map(|_| {
-                let slot = self.rng.below(self.active.len());
+                let slot = self.rng.usize(..self.active.len());
                 let key = self.active[slot];
-                if self.rng.below(2) == 0 {
+                if self.rng.usize(..2) == 0 {
                     return json!(["r", key, null]);
                 }
                 let v = self.fresh_value(key);
@@ -126,7 +126,7 @@ impl Generator {
                 *v += 1;
                 *v
             }
-            Values::Range(lo, hi) => lo + self.rng.below((hi - lo) as usize) as i64,
+            Values::Range(lo, hi) => lo + self.rng.usize(..(hi - lo) as usize) as i64,
         }
     }
 
@@ -135,7 +135,7 @@ impl Generator {
         if self.kind.is_txn() {
             return (Arc::from("txn"), None, self.txn());
         }
-        let mut pick = self.rng.below(self.total as usize) as u32;
+        let mut pick = self.rng.usize(..self.total as usize) as u32;
         let mut f = self.mix[0].0.clone();
         for (name, w) in &self.mix {
             if pick < *w {

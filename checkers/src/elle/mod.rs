@@ -37,6 +37,7 @@ pub mod graph;
 mod list_append;
 pub mod models;
 mod rw_register;
+#[cfg(feature = "testing")]
 pub mod synth;
 pub mod txn;
 

@@ -12,7 +12,7 @@
 use super::Workload;
 use crate::history::History;
 use crate::op::{Op, OpType, Process};
-use crate::synth::Rng;
+use fastrand::Rng;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -63,7 +63,7 @@ struct Running {
 
 /// A simulated history per `spec`, from `seed`.
 pub fn history(spec: &Spec, seed: u64) -> History {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::with_seed(seed);
     let mut state: State = HashMap::new();
     let mut last_commit: HashMap<u32, u64> = HashMap::new();
     let mut version = 0u64;
@@ -78,16 +78,16 @@ pub fn history(spec: &Spec, seed: u64) -> History {
     let mut started = 0;
     let register = spec.workload == Workload::RwRegister;
     while started < spec.txns || slots.iter().any(Option::is_some) {
-        let s = rng.below(spec.processes as u64) as usize;
+        let s = rng.u64(..spec.processes as u64) as usize;
         match slots[s].take() {
             None if started < spec.txns => {
                 started += 1;
-                let n = 1 + rng.below(spec.max_ops as u64) as usize;
+                let n = 1 + rng.u64(..spec.max_ops as u64) as usize;
                 let mops: Vec<(bool, u32, i64)> = (0..n)
                     .map(|_| {
-                        let slot = rng.below(spec.keys as u64) as usize;
+                        let slot = rng.u64(..spec.keys as u64) as usize;
                         let key = active[slot];
-                        if rng.chance(0.5) {
+                        if rng.f64() < 0.5 {
                             (false, key, 0)
                         } else {
                             let v = next_val.entry(key).or_insert(0);
@@ -181,8 +181,8 @@ pub fn history(spec: &Spec, seed: u64) -> History {
                     t.writes = own;
                 }
                 locks.retain(|_, h| *h != s);
-                let crashed = rng.chance(spec.info);
-                let applies = !conflict && (!crashed || rng.chance(0.5));
+                let crashed = rng.f64() < spec.info;
+                let applies = !conflict && (!crashed || rng.f64() < 0.5);
                 if applies {
                     version += 1;
                     for (key, vals) in &t.writes {

@@ -13,6 +13,7 @@ pub mod counter;
 pub mod long_fork;
 pub mod set;
 pub mod set_full;
+#[cfg(feature = "testing")]
 pub mod sim;
 pub mod stats;
 pub mod total_queue;

@@ -5,7 +5,7 @@
 
 use crate::history::History;
 use crate::op::{Op, OpType, Process};
-use crate::synth::Rng;
+use fastrand::Rng;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -64,7 +64,7 @@ struct Pending {
 
 /// A simulated history per `spec`, from `seed`.
 pub fn history(spec: &Spec, seed: u64) -> History {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::with_seed(seed);
     let mut st = State {
         accounts: vec![12, 12, 12, 12, 13, 13, 13, 13],
         ..State::default()
@@ -80,7 +80,7 @@ pub fn history(spec: &Spec, seed: u64) -> History {
         o
     };
     while started < spec.ops || slots.iter().any(Option::is_some) {
-        let s = rng.below(spec.processes as u64) as usize;
+        let s = rng.u64(..spec.processes as u64) as usize;
         match slots[s].take() {
             None if started < spec.ops => {
                 started += 1;
@@ -95,9 +95,9 @@ pub fn history(spec: &Spec, seed: u64) -> History {
             }
             None => {}
             Some(p) => {
-                let crashed = rng.chance(spec.info);
+                let crashed = rng.f64() < spec.info;
                 let (kind, value) = if crashed {
-                    if rng.chance(0.5) {
+                    if rng.f64() < 0.5 {
                         apply(spec, &mut st, &p);
                     }
                     (OpType::Info, p.value.clone())
@@ -140,10 +140,10 @@ fn invoke(
     rng: &mut Rng,
     window: &mut i64,
 ) -> (&'static str, Value, Option<i64>) {
-    let read = rng.chance(0.3);
+    let read = rng.f64() < 0.3;
     match spec.workload {
         Workload::Set => {
-            let key = (spec.keys > 0).then(|| *window + rng.below(spec.keys as u64) as i64);
+            let key = (spec.keys > 0).then(|| *window + rng.u64(..spec.keys as u64) as i64);
             let k = key.unwrap_or(0);
             if read && st.added.contains_key(&k) {
                 return ("read", Value::Null, key);
@@ -157,14 +157,14 @@ fn invoke(
             ("add", json!(st.next), key)
         }
         Workload::Counter if read => ("read", Value::Null, None),
-        Workload::Counter => ("add", json!(1 + rng.below(5)), None),
+        Workload::Counter => ("add", json!(1 + rng.u64(..5)), None),
         Workload::Bank if read => ("read", Value::Null, None),
         Workload::Bank => {
-            let from = rng.below(8);
-            let to = (from + 1 + rng.below(7)) % 8;
+            let from = rng.u64(..8);
+            let to = (from + 1 + rng.u64(..7)) % 8;
             (
                 "transfer",
-                json!({"from": from, "to": to, "amount": 1 + rng.below(5)}),
+                json!({"from": from, "to": to, "amount": 1 + rng.u64(..5)}),
                 None,
             )
         }
@@ -183,7 +183,7 @@ fn invoke(
                 .filter(|k| !st.fork.contains_key(k))
                 .collect();
             if read || unwritten.is_empty() {
-                if unwritten.is_empty() && rng.chance(0.2) {
+                if unwritten.is_empty() && rng.f64() < 0.2 {
                     *window += 1;
                 }
                 return (
@@ -195,7 +195,7 @@ fn invoke(
                     None,
                 );
             }
-            let k = unwritten[rng.below(unwritten.len() as u64) as usize];
+            let k = unwritten[rng.u64(..unwritten.len() as u64) as usize];
             st.fork.insert(k, -1);
             ("write", json!([["w", k, 1]]), None)
         }
