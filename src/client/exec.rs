@@ -28,9 +28,15 @@ pub struct ExecConfig {
 }
 
 fn configure(o: &mut Options<'_>, _: &Context) -> Arc<dyn ClientConfig> {
+    let given = o.raw("command").is_some();
     let command = o.string("command").unwrap_or_default();
-    if command.trim().is_empty() {
+    if !given {
         o.error("", "an exec client needs `command:` (the plugin to run)");
+    } else if command.trim().is_empty() && o.raw("command").is_some_and(|v| v.is_string()) {
+        o.error(
+            "command",
+            "expected the plugin's command line, found nothing",
+        );
     }
     Arc::new(ExecConfig { command })
 }
