@@ -297,6 +297,11 @@ mod tests {
                 let _ = s.shutdown().await;
             }
         });
+        write_to(port).await
+    }
+
+    /// A write of 3 to the "member" at 127.0.0.1:`port`.
+    async fn write_to(port: u16) -> Reply {
         let mut c = EtcdClient::new("127.0.0.1", port, false);
         let req = Request {
             id: 1,
@@ -329,14 +334,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let mut c = EtcdClient::new("127.0.0.1", port, false);
-        let req = Request {
-            id: 1,
-            f: "write".into(),
-            key: None,
-            value: json!(3),
-        };
-        let r = crate::client::invoke(&mut c, &req, Duration::from_secs(5)).await;
+        let r = write_to(port).await;
         assert_eq!(r.kind, OpType::Fail, "{r:?}");
         assert!(r.error.unwrap().contains("connect"));
     }
