@@ -13,6 +13,7 @@ pub mod exec;
 pub mod guard;
 pub mod options;
 pub mod postgres;
+pub mod redis;
 
 use crate::control::{BoxFuture, Node};
 use crate::spec::WorkloadKind;
@@ -144,7 +145,7 @@ pub struct Kind {
 }
 
 /// Every client kind. Adding a client: its file, and one line here.
-pub const KINDS: &[Kind] = &[exec::KIND, etcd::KIND, postgres::KIND];
+pub const KINDS: &[Kind] = &[exec::KIND, etcd::KIND, postgres::KIND, redis::KIND];
 
 /// Validates a `client:` section of kind `kind` with options `options`
 /// (every key but `kind` and `timeout`); errors name `client.KEY`.

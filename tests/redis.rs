@@ -1,0 +1,57 @@
+//! Real Redis 7 on a local node, Jepsen's set-full workload, with the
+//! server killed and restarted: with the AOF fsynced on every write nothing
+//! acknowledged is lost (valid); with RDB snapshots only, acknowledged
+//! elements are lost and set-full names them (invalid). Needs root and
+//! redis-server (CI installs both).
+
+mod common;
+
+use common::{require, require_root, text};
+use std::process::Command;
+
+/// Runs `workloads/NAME.yaml` for a short while; its exit code, its
+/// results.json and the output.
+fn run(name: &str) -> (Option<i32>, serde_json::Value, String) {
+    let store = std::env::temp_dir().join(format!("faultline-redis-{}", std::process::id()));
+    let spec = format!("workloads/{name}.yaml");
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["test", &spec, "--time-limit", "12"])
+        .args(["--store", store.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("faultline runs");
+    let log = format!("{}\n{}", text(&out.stdout), text(&out.stderr));
+    let results = store.join(format!("{name}/latest/results.json"));
+    let json: serde_json::Value = std::fs::read_to_string(&results)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}\n{log}", results.display()));
+    (out.status.code(), json, log)
+}
+
+#[test]
+#[ignore = "needs root, openssh-server and redis-server: run with `-- --include-ignored` as root (.ci/run does)"]
+fn redis_keeps_acknowledged_adds_with_the_aof_and_loses_them_without() {
+    require_root();
+    require("/usr/bin/redis-server", "redis-server");
+
+    let (code, results, log) = run("redis-durable");
+    let set = &results["checkers"]["set-full"];
+    assert_eq!(code, Some(0), "{set}\n{log}");
+    assert_eq!(set["lost_count"], 0, "{set}");
+    let stable = set["stable_count"].as_u64().unwrap_or(0);
+    assert!(stable > 500, "only {stable} elements became stable\n{log}");
+    assert!(
+        results["nemesis"].as_array().is_some_and(|n| !n.is_empty()),
+        "kills applied: {results}"
+    );
+
+    let (code, results, log) = run("redis-no-aof");
+    let set = &results["checkers"]["set-full"];
+    assert_eq!(code, Some(1), "{set}\n{log}");
+    let lost = set["lost_count"].as_u64().unwrap_or(0);
+    assert!(lost > 0, "{set}");
+    assert!(
+        log.contains("lost after being seen"),
+        "the lost elements are named: {log}"
+    );
+}
