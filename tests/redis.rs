@@ -1,8 +1,10 @@
-//! Real Redis 7 on a local node, Jepsen's set-full workload, with the
-//! server killed and restarted: with the AOF fsynced on every write nothing
+//! Real Redis 7, Jepsen's set-full workload. One node with the server
+//! killed and restarted: with the AOF fsynced on every write nothing
 //! acknowledged is lost (valid); with RDB snapshots only, acknowledged
-//! elements are lost and set-full names them (invalid). Needs root and
-//! redis-server (CI installs both).
+//! elements are lost and set-full names them (invalid). Three nodes with
+//! Sentinel, the primary cut off: the failover loses what the old primary
+//! acknowledged (invalid). Needs root, redis-server and redis-sentinel (CI
+//! installs them).
 
 mod common;
 
@@ -11,11 +13,11 @@ use std::process::Command;
 
 /// Runs `workloads/NAME.yaml` for a short while; its exit code, its
 /// results.json and the output.
-fn run(name: &str) -> (Option<i32>, serde_json::Value, String) {
+fn run(name: &str, seconds: u32) -> (Option<i32>, serde_json::Value, String) {
     let store = std::env::temp_dir().join(format!("faultline-redis-{}", std::process::id()));
     let spec = format!("workloads/{name}.yaml");
     let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(["test", &spec, "--time-limit", "12"])
+        .args(["test", &spec, "--time-limit", &seconds.to_string()])
         .args(["--store", store.to_str().unwrap()])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -34,7 +36,7 @@ fn redis_keeps_acknowledged_adds_with_the_aof_and_loses_them_without() {
     require_root();
     require("/usr/bin/redis-server", "redis-server");
 
-    let (code, results, log) = run("redis-durable");
+    let (code, results, log) = run("redis-durable", 12);
     let set = &results["checkers"]["set-full"];
     assert_eq!(code, Some(0), "{set}\n{log}");
     assert_eq!(set["lost_count"], 0, "{set}");
@@ -45,7 +47,7 @@ fn redis_keeps_acknowledged_adds_with_the_aof_and_loses_them_without() {
         "kills applied: {results}"
     );
 
-    let (code, results, log) = run("redis-no-aof");
+    let (code, results, log) = run("redis-no-aof", 12);
     let set = &results["checkers"]["set-full"];
     assert_eq!(code, Some(1), "{set}\n{log}");
     let lost = set["lost_count"].as_u64().unwrap_or(0);
@@ -54,4 +56,40 @@ fn redis_keeps_acknowledged_adds_with_the_aof_and_loses_them_without() {
         log.contains("lost after being seen"),
         "the lost elements are named: {log}"
     );
+}
+
+#[test]
+#[ignore = "needs root, openssh-server, redis-server and redis-sentinel: run with `-- --include-ignored` as root (.ci/run does)"]
+fn a_sentinel_failover_loses_writes_the_old_primary_acknowledged() {
+    require_root();
+    require("/usr/bin/redis-sentinel", "redis-sentinel");
+    let (code, results, log) = run("redis-failover", 30);
+    let set = &results["checkers"]["set-full"];
+    assert_eq!(code, Some(1), "{set}\n{log}");
+    let lost: Vec<i64> = set["lost"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_i64()).collect())
+        .unwrap_or_default();
+    assert!(!lost.is_empty(), "{set}");
+    // Among the lost: adds the old primary acknowledged (`ok`), not only
+    // indeterminate ones.
+    let history = std::fs::read_to_string(
+        std::env::temp_dir()
+            .join(format!("faultline-redis-{}", std::process::id()))
+            .join("redis-failover/latest/history.jsonl"),
+    )
+    .unwrap();
+    let acked_lost = history
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|o| o["type"] == "ok" && o["f"] == "add")
+        .filter(|o| o["value"].as_i64().is_some_and(|v| lost.contains(&v)))
+        .count();
+    assert!(acked_lost > 0, "no acknowledged add among the lost: {set}");
+    let partitions = results["nemesis"].as_array().map_or(0, |n| {
+        n.iter()
+            .filter(|f| f.to_string().contains("partition"))
+            .count()
+    });
+    assert!(partitions > 0, "the primary was cut off: {results}");
 }

@@ -19,6 +19,7 @@
 use super::{Client, ClientConfig, Context, Kind, OpenCtx, Options, Reply, Request};
 use crate::control::BoxFuture;
 use crate::spec::WorkloadKind;
+use faultline_checkers::OpType;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ErrorKind, RedisError};
 use serde_json::{json, Value};
@@ -35,6 +36,9 @@ pub const KIND: Kind = Kind {
 /// it holds `ARGV[1]`; returns 1 if it did, 0 if not.
 const CAS: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
                    redis.call('SET', KEYS[1], ARGV[2]) return 1 else return 0 end";
+
+/// The error of a compare-and-set whose old value did not match.
+const CAS_MISMATCH: &str = "cas mismatch";
 
 /// A validated Redis client.
 #[derive(Debug)]
@@ -288,7 +292,7 @@ impl RedisClient {
                     .await
                 {
                     Ok(1) => waited(conn, wait, value).await,
-                    Ok(_) => Reply::fail(value, "cas mismatch"),
+                    Ok(_) => Reply::fail(value, CAS_MISMATCH),
                     Err(e) => sent(e),
                 }
             }
@@ -334,15 +338,28 @@ async fn waited(
 /// means it was not executed (`fail`); anything else may hide an executed
 /// command (`info`).
 fn classify(value: Value, e: RedisError) -> Reply {
-    match e.kind() {
-        ErrorKind::Server(_) => Reply::fail(value, e.to_string()),
-        _ => Reply::info(value, e.to_string()),
+    // Error codes the crate does not know (`NOREPLICAS`) come as its
+    // `Extension` kind: the code is there either way.
+    if matches!(e.kind(), ErrorKind::Server(_)) || e.code().is_some() {
+        Reply::fail(value, e.to_string())
+    } else {
+        Reply::info(value, e.to_string())
     }
 }
 
 impl Client for RedisClient {
+    /// After anything but success (or a compare-and-set that did not
+    /// match), the connection is dropped: the next op connects again, and
+    /// asks Sentinel again which node is the primary (a `READONLY` error
+    /// means the primary moved).
     fn invoke<'a>(&'a mut self, req: &'a Request) -> BoxFuture<'a, Reply> {
-        Box::pin(self.perform(req))
+        Box::pin(async move {
+            let reply = self.perform(req).await;
+            if reply.kind != OpType::Ok && reply.error.as_deref() != Some(CAS_MISMATCH) {
+                self.conn = None;
+            }
+            reply
+        })
     }
 
     fn reset(&mut self) {
@@ -353,5 +370,109 @@ impl Client for RedisClient {
         Box::pin(async move {
             self.conn = None;
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// An add against a "server" that answers `answer` to every command
+    /// after the handshake (`None`: closes the connection instead).
+    async fn add_against(answer: Option<&'static str>) -> Reply {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            if let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf).await {
+                    let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                    if n == 0 {
+                        break;
+                    }
+                    // The crate's handshake (CLIENT SETINFO) gets OK.
+                    if req.contains("SETINFO") || req.contains("HELLO") {
+                        let _ = s.write_all(b"+OK\r\n+OK\r\n").await;
+                        continue;
+                    }
+                    match answer {
+                        Some(a) => {
+                            let _ = s.write_all(a.as_bytes()).await;
+                        }
+                        None => break,
+                    }
+                }
+            }
+        });
+        let mut c = RedisClient {
+            host: "127.0.0.1".into(),
+            port,
+            sentinel: None,
+            wait: None,
+            set: true,
+            conn: None,
+        };
+        let req = Request {
+            id: 1,
+            f: "add".into(),
+            key: None,
+            value: json!(7),
+        };
+        crate::client::invoke(&mut c, &req, Duration::from_secs(5)).await
+    }
+
+    #[tokio::test]
+    async fn error_replies_fail_and_a_lost_connection_is_info() {
+        let r = add_against(Some(":1\r\n")).await;
+        assert_eq!(r.kind, OpType::Ok, "{r:?}");
+        for e in [
+            "-READONLY You can't write against a read only replica.\r\n",
+            "-NOREPLICAS Not enough good replicas to write.\r\n",
+            "-LOADING Redis is loading the dataset in memory\r\n",
+        ] {
+            let r = add_against(Some(e)).await;
+            assert_eq!(r.kind, OpType::Fail, "{e}: {r:?}");
+        }
+        let r = add_against(None).await;
+        assert_eq!(r.kind, OpType::Info, "{r:?}");
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let ctx = Context {
+            workload: WorkloadKind::Set,
+        };
+        let map = |v: Value| serde_json::from_value(v).unwrap();
+        let ok = crate::client::configure(
+            "redis",
+            &map(json!({"sentinel": {"port": 26379, "master": "m"}, "wait": {"replicas": 1, "timeout": "500ms"}})),
+            &ctx,
+        )
+        .unwrap();
+        assert!(
+            ok.describe().contains("WAIT for 1 replica(s) up to 500 ms"),
+            "{}",
+            ok.describe()
+        );
+        for bad in [
+            json!({"sentinel": {"port": 0}}),
+            json!({"sentinel": {"prot": 1}}),
+            json!({"wait": {"replicas": 0}}),
+            json!({"wait": {"replicas": 1, "timeout": "forever"}}),
+        ] {
+            let e = crate::client::configure("redis", &map(bad.clone()), &ctx).unwrap_err();
+            assert!(e[0].key.starts_with("client."), "{bad}: {e:?}");
+        }
+        let e = crate::client::configure(
+            "redis",
+            &map(json!({})),
+            &Context {
+                workload: WorkloadKind::ListAppend,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e[0].key, "client.kind");
     }
 }
