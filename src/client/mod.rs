@@ -11,9 +11,11 @@
 pub mod etcd;
 pub mod exec;
 pub mod guard;
+pub mod mariadb;
 pub mod options;
 pub mod postgres;
 pub mod redis;
+pub mod txn;
 
 use crate::control::{BoxFuture, Node};
 use crate::spec::WorkloadKind;
@@ -145,7 +147,13 @@ pub struct Kind {
 }
 
 /// Every client kind. Adding a client: its file, and one line here.
-pub const KINDS: &[Kind] = &[exec::KIND, etcd::KIND, postgres::KIND, redis::KIND];
+pub const KINDS: &[Kind] = &[
+    exec::KIND,
+    etcd::KIND,
+    postgres::KIND,
+    redis::KIND,
+    mariadb::KIND,
+];
 
 /// Validates a `client:` section of kind `kind` with options `options`
 /// (every key but `kind` and `timeout`); errors name `client.KEY`.

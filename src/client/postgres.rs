@@ -6,6 +6,7 @@
 //! any error before COMMIT is `fail` (the transaction rolled back); a lost
 //! connection or timeout during COMMIT is `info`.
 
+use super::txn::{micro_op, parse_list};
 use super::{Client, ClientConfig, Context, Kind, OpenCtx, Options, Reply, Request};
 use crate::control::BoxFuture;
 use crate::spec::WorkloadKind;
@@ -155,7 +156,7 @@ impl PgClient {
                     .map(|row| {
                         let list: Vec<i64> = row
                             .map(|r| r.get::<_, String>(0))
-                            .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+                            .map(|s| parse_list(&s))
                             .unwrap_or_default();
                         json!(["r", k, list])
                     }),
@@ -184,23 +185,6 @@ impl PgClient {
                 error: describe(&e),
             }),
         }
-    }
-}
-
-/// A micro-op's function, key and written value (0 for reads): `["append"
-/// | "w", KEY, VALUE]` or `["r", KEY, _]`, with integer keys and values.
-fn micro_op(m: &Value) -> Result<(&str, i64, i64), String> {
-    let bad = || {
-        format!(
-            "malformed micro-op {m}: expected [\"append\"|\"w\"|\"r\", key, value] with integers"
-        )
-    };
-    let f = m.get(0).and_then(Value::as_str).ok_or_else(bad)?;
-    let k = m.get(1).and_then(Value::as_i64).ok_or_else(bad)?;
-    match f {
-        "append" | "w" => Ok((f, k, m.get(2).and_then(Value::as_i64).ok_or_else(bad)?)),
-        "r" => Ok((f, k, 0)),
-        _ => Err(bad()),
     }
 }
 
@@ -255,26 +239,5 @@ impl Client for PgClient {
         Box::pin(async move {
             self.client = None;
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn malformed_micro_ops_are_refused_not_read_as_zero() {
-        assert_eq!(micro_op(&json!(["append", 3, 7])), Ok(("append", 3, 7)));
-        assert_eq!(micro_op(&json!(["r", 3, null])), Ok(("r", 3, 0)));
-        for bad in [
-            json!([]),
-            json!(["append", "k", 1]),
-            json!(["append", 1]),
-            json!(["w", 1, 1.5]),
-            json!(["x", 1, 1]),
-            json!({"f": "r"}),
-        ] {
-            assert!(micro_op(&bad).unwrap_err().contains("malformed"), "{bad}");
-        }
     }
 }

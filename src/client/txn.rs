@@ -1,0 +1,49 @@
+//! What the transactional clients (PostgreSQL, MariaDB) share: Elle's
+//! micro-ops as they arrive in a `txn` request, and lists kept as
+//! comma-separated text.
+
+use serde_json::Value;
+
+/// A micro-op's function, key and written value (0 for reads): `["append"
+/// | "w", KEY, VALUE]` or `["r", KEY, _]`, with integer keys and values.
+pub fn micro_op(m: &Value) -> Result<(&str, i64, i64), String> {
+    let bad = || {
+        format!(
+            "malformed micro-op {m}: expected [\"append\"|\"w\"|\"r\", key, value] with integers"
+        )
+    };
+    let f = m.get(0).and_then(Value::as_str).ok_or_else(bad)?;
+    let k = m.get(1).and_then(Value::as_i64).ok_or_else(bad)?;
+    match f {
+        "append" | "w" => Ok((f, k, m.get(2).and_then(Value::as_i64).ok_or_else(bad)?)),
+        "r" => Ok((f, k, 0)),
+        _ => Err(bad()),
+    }
+}
+
+/// A list stored as comma-separated integers (`""` is the empty list).
+pub fn parse_list(text: &str) -> Vec<i64> {
+    text.split(',').filter_map(|x| x.parse().ok()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn malformed_micro_ops_are_refused_not_read_as_zero() {
+        assert_eq!(micro_op(&json!(["append", 3, 7])), Ok(("append", 3, 7)));
+        assert_eq!(micro_op(&json!(["r", 3, null])), Ok(("r", 3, 0)));
+        for bad in [
+            json!([]),
+            json!(["append", "k", 1]),
+            json!(["append", 1]),
+            json!(["w", 1, 1.5]),
+            json!(["x", 1, 1]),
+            json!({"f": "r"}),
+        ] {
+            assert!(micro_op(&bad).unwrap_err().contains("malformed"), "{bad}");
+        }
+    }
+}
