@@ -12,6 +12,7 @@
 //! - [`spec`]: the YAML test spec, validated into a plan.
 //! - [`runner`]: `faultline test`: DB lifecycle, generator, clients,
 //!   nemesis, history, checking.
+//! - [`report`]: terminal tables, report.html, junit.xml, `serve`.
 //! - [`exit`]: exit codes.
 
 pub mod cli;
@@ -19,5 +20,6 @@ pub mod cluster;
 pub mod cmd;
 pub mod control;
 pub mod exit;
+pub mod report;
 pub mod runner;
 pub mod spec;

@@ -1,0 +1,140 @@
+//! A linearizability failure drawn as Porcupine draws it: the ops of the
+//! failing key on per-process lanes around the failure, the end of the
+//! longest linearizable prefix marked (its last ops numbered in
+//! linearization order), the op that cannot be linearized highlighted, and
+//! the model states reachable just before it. Hovering an op shows its
+//! details and history lines.
+
+use super::super::escape::html;
+use super::super::facts::{Done, Facts};
+use super::lanes::{draw, Bar};
+use faultline_checkers::History;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt::Write;
+
+/// Ops of the failing key drawn at most (the ones nearest the failure).
+const MAX_OPS: usize = 300;
+/// Ops at the end of the linearizable prefix numbered at most.
+const NUMBERED: usize = 10;
+
+/// The failure section for a linearizable checker's result `c`, or `None`
+/// when it has no failure.
+pub fn section(name: &str, c: &Value, history: &History, facts: &Facts) -> Option<String> {
+    let failure = c.get("failure").filter(|f| f.is_object())?;
+    let failing = failure.pointer("/op/invoke_index")?.as_u64()? as usize;
+    let key = failure.get("key").filter(|k| !k.is_null());
+    let same_key = |d: &&Done| history[d.invoke].key.as_ref() == key;
+    let mut ops: Vec<&Done> = facts.ops.iter().filter(same_key).collect();
+    if !ops.iter().any(|d| d.invoke == failing) {
+        // The key as recorded did not match the history's: show every op.
+        ops = facts.ops.iter().collect();
+    }
+    let mut tail: Vec<usize> = indexes(failure.get("prefix_tail"));
+    let linearized = failure["linearized"].as_u64().unwrap_or(0) as usize;
+    // Number the prefix's last few ops only: more would clutter the lanes.
+    let first = linearized.saturating_sub(tail.len().min(NUMBERED));
+    tail.drain(..tail.len().saturating_sub(NUMBERED));
+    let concurrent: Vec<usize> = indexes(failure.get("concurrent"));
+    let me = ops.iter().find(|d| d.invoke == failing)?;
+    // The window: the failing op, the prefix's tail and the concurrent ops.
+    let around: Vec<&&Done> = ops
+        .iter()
+        .filter(|d| {
+            d.invoke == failing || tail.contains(&d.invoke) || concurrent.contains(&d.invoke)
+        })
+        .collect();
+    let t0 = around.iter().map(|d| d.start).min().unwrap_or(me.start);
+    let t1 = around.iter().map(|d| d.end).max().unwrap_or(me.end);
+    let pad = ((t1 - t0) / 10).max(1_000_000);
+    let (t0, t1) = (t0 - pad, t1 + pad);
+    let mut shown: Vec<&Done> = ops
+        .iter()
+        .copied()
+        .filter(|d| d.end >= t0 && d.start <= t1)
+        .collect();
+    if shown.len() > MAX_OPS {
+        shown.sort_by_key(|d| (d.start - me.start).abs());
+        shown.truncate(MAX_OPS);
+    }
+    let order: HashMap<usize, usize> = tail
+        .iter()
+        .enumerate()
+        .map(|(i, ix)| (*ix, first + i + 1))
+        .collect();
+    let bars: Vec<Bar> = shown
+        .iter()
+        .map(|d| {
+            let (class, id) = if d.invoke == failing {
+                ("failing-op", Some("failing-op"))
+            } else if order.contains_key(&d.invoke) {
+                ("linearized", None)
+            } else {
+                ("", None)
+            };
+            Bar {
+                done: d,
+                class,
+                badge: order.get(&d.invoke).map(|n| format!("#{n}")),
+                id,
+            }
+        })
+        .collect();
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<section id=\"failure\" class=\"failure\"><h2>{}: not linearizable{}</h2>",
+        html(name),
+        key.map_or(String::new(), |k| format!(
+            " (key {})",
+            html(&k.to_string())
+        ))
+    );
+    let op_text = failure.pointer("/op").map_or(String::new(), |o| {
+        format!(
+            "process {} :{} {}",
+            o["process"],
+            o["f"].as_str().unwrap_or("?"),
+            o["value"]
+        )
+    });
+    let _ = write!(
+        out,
+        "<p>The op in <span class=\"swatch failing\"></span> red, <code>{}</code>, cannot be linearized: \
+         the longest linearizable prefix has {linearized} ops; its last {} are outlined in green and \
+         numbered in linearization order. Hover an op for its details.</p>",
+        html(&op_text),
+        tail.len()
+    );
+    let svg = draw(
+        history,
+        &bars,
+        t0,
+        t1,
+        "ops of the failing key around the failure",
+    );
+    out.push_str(&svg);
+    let states: Vec<&str> = failure["states"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    out.push_str("<h3>Model states reachable just before it</h3><ul class=\"states\">");
+    for s in &states {
+        let _ = write!(out, "<li><code>{}</code></li>", html(s));
+    }
+    out.push_str("</ul>");
+    out.push_str("</section>");
+    Some(out)
+}
+
+/// The `invoke_index` of each op summary in a list.
+fn indexes(list: Option<&Value>) -> Vec<usize> {
+    list.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|o| o["invoke_index"].as_u64())
+                .map(|i| i as usize)
+                .collect()
+        })
+        .unwrap_or_default()
+}
