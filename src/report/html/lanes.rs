@@ -93,7 +93,7 @@ pub fn draw(history: &History, bars: &[Bar], t0: i64, t1: i64, label: &str) -> S
                 html(&truncate(&short(history, b.done), chars as usize))
             );
         }
-        if b.class == "failing-op" && chars < 3.0 {
+        if b.class == "failing-op" && (chars as usize) < short(history, b.done).chars().count() {
             // Too short for its label inside: say what it is beside it.
             let _ = write!(
                 out,
