@@ -21,36 +21,37 @@ const PALETTE: [&str; 8] = [
     "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
 ];
 
-/// The ops to plot: all of them if few; else every fail/info op (up to a
-/// quarter of the budget each) and every k-th ok op.
+/// Fail or info ops kept in full when there are at most this many of
+/// them (rare outcomes matter); more are sampled like ok ops.
+const RARE: usize = 2_000;
+
+/// The ops to plot: all of them if few; else a regular stride of each
+/// outcome (so the picture keeps its proportions), except that fail and
+/// info ops are all kept while they are rare.
 fn sample(done: &[Done]) -> (Vec<&Done>, usize) {
     let measured: Vec<&Done> = done
         .iter()
         .filter(|d| d.completion.is_some() && d.start >= 0 && d.end >= d.start)
         .collect();
-    if measured.len() <= MAX_POINTS {
-        let n = measured.len();
-        return (measured, n);
-    }
     let total = measured.len();
+    if total <= MAX_POINTS {
+        return (measured, total);
+    }
+    let stride = total.div_ceil(MAX_POINTS - 2 * RARE).max(1);
     let mut out: Vec<&Done> = Vec::with_capacity(MAX_POINTS);
-    for kind in [OpType::Fail, OpType::Info] {
+    for kind in [OpType::Ok, OpType::Fail, OpType::Info] {
         let of: Vec<&Done> = measured
             .iter()
             .copied()
             .filter(|d| d.outcome == kind)
             .collect();
-        let stride = of.len().div_ceil(MAX_POINTS / 4).max(1);
-        out.extend(of.into_iter().step_by(stride));
+        let step = if kind != OpType::Ok && of.len() <= RARE {
+            1
+        } else {
+            stride
+        };
+        out.extend(of.into_iter().step_by(step));
     }
-    let ok: Vec<&Done> = measured
-        .iter()
-        .copied()
-        .filter(|d| d.outcome == OpType::Ok)
-        .collect();
-    let budget = MAX_POINTS.saturating_sub(out.len()).max(1);
-    let stride = ok.len().div_ceil(budget).max(1);
-    out.extend(ok.into_iter().step_by(stride));
     (out, total)
 }
 
@@ -74,10 +75,10 @@ pub fn latency(facts: &Facts) -> String {
     if points.len() < total {
         let _ = write!(
             out,
-            ": {} of {} ops shown (every fail and info op up to {}, a regular sample of ok ops)",
+            ": {} of {} ops shown (a regular sample; fail and info ops all shown when fewer than {})",
             points.len(),
             total,
-            MAX_POINTS / 4
+            RARE
         );
     }
     out.push_str("</figcaption>");
