@@ -181,7 +181,7 @@ fn banner(out: &mut String, run: &RunReport) {
             if c.get("failure").is_some_and(Value::is_object) {
                 Some("<a href=\"#failure\">the failure</a> · <a href=\"#timeline-failure\">on the timeline</a>")
             } else if c.get("anomalies").and_then(Value::as_object).is_some_and(|m| !m.is_empty()) {
-                Some("<a href=\"#anomalies\">the anomalies</a>")
+                Some("<a href=\"#anomalies\">the anomalies</a> · <a href=\"#timeline-failure\">on the timeline</a>")
             } else {
                 None
             }
