@@ -611,6 +611,14 @@ fn the_harness_sees_requests_console_messages_exceptions_and_dialogs() {
     let mut b = Browser::start();
     let (url, _) = b.open(&page);
     let msg = b.problems(&url).join("\n");
+    for what in [
+        "request for http://127.0.0.1:9/x.png",
+        "console:",
+        "exception:",
+        "dialog:",
+    ] {
+        assert!(msg.contains(what), "{what} missing from: {msg}");
+    }
     let _ = b.call(true, "Page.handleJavaScriptDialog", json!({"accept": true}));
 }
 
