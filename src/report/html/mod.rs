@@ -411,3 +411,59 @@ pub fn op_detail(history: &History, d: &Done) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::terminal::tests::sample;
+    use serde_json::json;
+
+    const S: &str = "<script>alert(1)</script>";
+
+    #[test]
+    fn every_string_from_the_run_is_escaped() {
+        let mut run = sample();
+        run.title = S.into();
+        run.results["run"] = json!({
+            "spec": {"file": S, "sha256": S}, "seed": 1, "nodes": [{"name": S, "addr": S}],
+            "faultline": {"version": S, "commit": S}, "started": S, "finished": S, "replay": S,
+            "overrides": {"concurrency": S},
+        });
+        run.results["checkers"][S] = json!({"valid": "unknown", "error": S, "explanation": [S]});
+        run.results["checkers"]["elle"]["anomalies"][S] = json!({"count": 1, "examples": [{
+            "explanation": format!("{S}\n  T1 (process 0, op 0: {S})\n  T2 (process 1, op 2: [r x []])\n  T1 < T2 ({S}) because {S}\n  T2 < T1 (rw) because {S}\n"),
+            "ops": [0]}]});
+        let facts = Facts::new(&run.history);
+        let page = render(&run, &facts);
+        assert_eq!(
+            page.matches("<script").count(),
+            1,
+            "only the page's own script"
+        );
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        // The history's value (a read of the markup) and the banner.
+        assert!(page.contains("<h1>INVALID — &lt;script&gt;"), "banner");
+        assert!(
+            page.contains("class=\"nemesis-band\" data-fault=\"partition\""),
+            "bands"
+        );
+        assert!(page.contains("<svg class=\"cycle\""), "Elle graph");
+        // A markup edge kind cannot break out of its class attribute.
+        assert!(page.contains("k-&lt;script&gt;"), "edge class escaped");
+    }
+
+    #[test]
+    fn the_content_security_policy_names_the_script_by_hash() {
+        let run = sample();
+        let page = render(&run, &Facts::new(&run.history));
+        let hash =
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
+        assert!(page.contains(&format!("script-src 'sha256-{hash}'")));
+        assert!(page.contains("default-src 'none'"));
+        assert!(page.contains(&format!("<script>{SCRIPT}</script>")));
+        assert!(
+            !page.contains("http://") && !page.contains("https://"),
+            "no external resource"
+        );
+    }
+}
