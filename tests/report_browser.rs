@@ -226,7 +226,17 @@ impl Browser {
 
     /// Loads `path` and returns how long until the load event.
     fn open(&mut self, path: &Path) -> (String, Duration) {
-        let url = format!("file://{}", path.canonicalize().unwrap().display());
+        self.open_url(&format!(
+            "file://{}",
+            path.canonicalize().unwrap().display()
+        ))
+    }
+
+    /// Loads `url` (forgetting earlier events) and returns how long until
+    /// the load event.
+    fn open_url(&mut self, url: &str) -> (String, Duration) {
+        let url = url.to_string();
+        self.events.clear();
         let t0 = Instant::now();
         self.call(true, "Page.navigate", json!({"url": url}));
         self.wait_event("Page.loadEventFired", Duration::from_secs(60));
@@ -593,6 +603,58 @@ fn the_report_of_a_real_register_stale_run_renders() {
     assert_eq!(again.status.code(), o.status.code());
     assert!(text(&again.stdout).starts_with("verdict: "));
     b.assert_clean(&url);
+    drop(b);
+
+    // Through `faultline serve`: the index links the report, which loads
+    // as cleanly over HTTP (its CSP header and the page's own agree).
+    let mut server = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["serve", store.to_str().unwrap(), "--bind", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stderr.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    let served = std::panic::catch_unwind(|| {
+        let mut b = Browser::start();
+        let (index, _) = b.open_url(&format!("{base}/"));
+        b.assert_clean(&index);
+        let href =
+            b.eval("document.querySelector('a[href$=\"report.html\"]').getAttribute('href')");
+        let (page, _) = b.open_url(&format!("{base}{}", href.as_str().unwrap()));
+        b.assert_clean(&page);
+        assert!(
+            b.eval("document.querySelectorAll('.nemesis-band').length")
+                .as_u64()
+                .unwrap()
+                >= 2
+        );
+        let hover = b.eval(
+            "(function(){var t=document.querySelector('[data-op]');\
+             t.dispatchEvent(new MouseEvent('mouseover',{bubbles:true}));\
+             return document.getElementById('hover').textContent;})()",
+        );
+        assert!(
+            hover.as_str().unwrap().contains("process "),
+            "the script runs: {hover}"
+        );
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    if let Err(e) = served {
+        std::panic::resume_unwind(e);
+    }
 }
 
 #[test]
