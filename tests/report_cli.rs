@@ -129,6 +129,15 @@ fn bad_run_directories_are_named_with_exit_254() {
 
     let run = b.join("store/t/1");
     std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(run.join("history.jsonl"), "").unwrap();
+    let out = faultline(&["report", run.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(254));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("results.json: cannot read") && err.contains("the run did not finish"),
+        "{err}"
+    );
+
     std::fs::write(run.join("results.json"), "{\"valid\": tru").unwrap();
     let out = faultline(&["report", run.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(254));

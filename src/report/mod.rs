@@ -65,8 +65,17 @@ impl RunReport {
             )));
         }
         let path = dir.join("results.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| LoadError(format!("{}: cannot read: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            let hint = if dir.join("history.jsonl").is_file() {
+                format!(
+                    " (the run did not finish; `faultline check --html OUT.html {}` reports on its history)",
+                    dir.join("history.jsonl").display()
+                )
+            } else {
+                String::new()
+            };
+            LoadError(format!("{}: cannot read: {e}{hint}", path.display()))
+        })?;
         let results: Value = serde_json::from_str(&text).map_err(|e| {
             LoadError(format!(
                 "{}:{}:{}: not JSON: {e}",
