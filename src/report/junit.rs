@@ -121,7 +121,7 @@ fn checker_text(name: &str, c: &Value) -> String {
     text
 }
 
-/// The run's wall-clock duration from its record, in seconds.
+/// The run's length in seconds: the history's last time.
 fn duration_s(run: &RunReport) -> Option<f64> {
     let end = run.history.ops().iter().map(|o| o.time).max()?;
     Some(end.max(0) as f64 / 1e9)
