@@ -527,6 +527,8 @@ fn the_report_of_a_real_register_stale_run_renders() {
         "1",
         "--store",
         store.to_str().unwrap(),
+        "--junit",
+        store.join("all-runs.xml").to_str().unwrap(),
     ]);
     let stdout = text(&o.stdout);
     assert!(
@@ -552,6 +554,17 @@ fn the_report_of_a_real_register_stale_run_renders() {
     );
     let invalid = o.status.code() == Some(1);
     assert_eq!(junit.contains("<failure "), invalid, "{junit}");
+    // --junit FILE: one suite per run made.
+    let all = std::fs::read_to_string(store.join("all-runs.xml")).unwrap();
+    let runs = std::fs::read_dir(store.join("register-stale"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name() != "latest")
+        .count();
+    assert!(
+        all.starts_with("<?xml") && all.contains("<testsuites>"),
+        "{all}"
+    );
+    assert_eq!(all.matches("<testsuite ").count(), runs, "{all}");
 
     let mut b = Browser::start();
     let (url, took) = b.open(&run.join("report.html"));
