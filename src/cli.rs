@@ -25,6 +25,41 @@ pub enum Command {
     /// Inject or heal a fault by hand on a running cluster.
     #[command(subcommand)]
     Nemesis(NemesisCmd),
+    /// Show a stored run again: tables, its results.json, or its HTML report.
+    Report(ReportArgs),
+    /// Browse a store's runs and reports in a browser (read-only).
+    Serve(ServeArgs),
+}
+
+/// Arguments of `faultline report`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Exit status: the run's verdict (0 valid, 1 invalid, 2 unknown), 254 if RUN_DIR is not a readable run.\n\nExamples:\n  faultline report store/latest\n  faultline report --html store/register-stale/latest\n  faultline report --json store/latest"
+)]
+pub struct ReportArgs {
+    /// The run directory (store/TEST/TIMESTAMP, or a `latest` link).
+    pub run_dir: PathBuf,
+    /// Print the run's results.json instead of tables.
+    #[arg(long, conflicts_with = "html")]
+    pub json: bool,
+    /// (Re)write RUN_DIR/report.html and RUN_DIR/junit.xml, and print the
+    /// report's path.
+    #[arg(long)]
+    pub html: bool,
+}
+
+/// Arguments of `faultline serve`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  faultline serve\n  faultline serve /var/tmp/store --bind 127.0.0.1:9000"
+)]
+pub struct ServeArgs {
+    /// The store directory.
+    #[arg(default_value = "store")]
+    pub store: PathBuf,
+    /// Address to listen on (loopback by default: the store is not public).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub bind: String,
 }
 
 /// Arguments of `faultline test`.
@@ -77,6 +112,10 @@ pub struct TestArgs {
     /// with it replace the recorded ones.
     #[arg(long, value_name = "RUN_DIR")]
     pub replay: Option<PathBuf>,
+    /// Also write the JUnit XML of the run(s) here (each run always gets
+    /// RUN_DIR/junit.xml).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 /// `faultline nemesis ...`
@@ -326,6 +365,9 @@ pub struct CheckArgs {
     /// order it found to this file (one history only; see README).
     #[arg(long, value_name = "OUT.json")]
     pub witness: Option<PathBuf>,
+    /// Write an HTML report of the (one) history checked to this file.
+    #[arg(long, value_name = "OUT.html")]
+    pub html: Option<PathBuf>,
 }
 
 /// Checkers available to `faultline check`.

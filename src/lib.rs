@@ -14,6 +14,7 @@
 //!   kind of client.
 //! - [`runner`]: `faultline test`: DB lifecycle, generator, nemesis,
 //!   history, checking.
+//! - [`report`]: terminal tables, report.html, junit.xml, `serve`.
 //! - [`exit`]: exit codes.
 
 pub mod cli;
@@ -22,5 +23,6 @@ pub mod cluster;
 pub mod cmd;
 pub mod control;
 pub mod exit;
+pub mod report;
 pub mod runner;
 pub mod spec;

@@ -20,6 +20,7 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod html;
 mod jepsen;
 mod witness;
 
@@ -73,6 +74,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, Exit> {
         ),
     };
     let witness_to = witness::prepare(args)?;
+    let html_to = html::prepare(args)?;
     restore_sigpipe();
     let threads = rayon::current_num_threads().min(args.files.len()).max(1);
     let options = Options::default()
@@ -89,6 +91,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, Exit> {
     inject_panic("run");
     let code = report(args, &results);
     witness::finish(witness_to, &args.files, &results)?;
+    html::finish(html_to, args, &results)?;
     Ok(code)
 }
 

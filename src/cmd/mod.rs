@@ -5,6 +5,8 @@ mod cluster;
 mod dry_run;
 mod nemesis;
 mod remotes;
+mod report;
+mod serve;
 mod test;
 
 use crate::cli::{Cli, Command};
@@ -17,5 +19,7 @@ pub fn run(cli: Cli) -> Result<i32, Exit> {
         Command::Test(args) => test::run(&args),
         Command::Cluster(c) => cluster::run(c),
         Command::Nemesis(c) => nemesis::run(c),
+        Command::Report(args) => report::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }

@@ -174,6 +174,7 @@ pub fn run(args: &TestArgs) -> Result<i32, Exit> {
     let stop = Arc::new(AtomicBool::new(false));
     rt.spawn(ctrl_c(stop.clone()));
     let mut verdict = Validity::Valid;
+    let mut suites = Vec::new();
     for i in 0..args.test_count {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -189,8 +190,15 @@ pub fn run(args: &TestArgs) -> Result<i32, Exit> {
             inputs: &inputs,
             replay: faults.clone(),
         };
-        let v = rt.block_on(one_run(args, run, plan, stop.clone()))?;
+        let (v, suite) = rt.block_on(one_run(args, run, plan, stop.clone()))?;
         verdict = verdict.merge(v);
+        suites.extend(suite);
+        if let Some(path) = &args.junit {
+            let doc = crate::report::junit::document(&suites);
+            if let Err(e) = std::fs::write(path, doc) {
+                crate::say!("warning: --junit {}: cannot write: {e}", path.display());
+            }
+        }
         if v == Validity::Invalid {
             break;
         }
@@ -257,7 +265,7 @@ async fn one_run(
     run: Run<'_>,
     plan: crate::spec::Plan,
     stop: Arc<AtomicBool>,
-) -> Result<Validity, Exit> {
+) -> Result<(Validity, Option<String>), Exit> {
     let mut local = false;
     let mut _guard = None;
     let remotes: Vec<Arc<dyn Remote>> = if let Some(g) = run.given {
@@ -335,15 +343,17 @@ async fn one_run(
                 Exit::Internal(anyhow::anyhow!(e.message))
             }
         })?;
+    // Tables, report.html and junit.xml, from what the run stored.
+    let (summary, suite) = super::report::after_run(&outcome.dir, &outcome.summary);
     // A closed stdout loses the summary, not the run (results.json has it).
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", outcome.summary.trim_end());
+    let _ = writeln!(out, "{}", summary.trim_end());
     let _ = writeln!(
         out,
         "verdict: {}  (store: {})",
         outcome.valid,
         outcome.dir.display()
     );
-    Ok(outcome.valid)
+    Ok((outcome.valid, suite))
 }

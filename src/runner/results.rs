@@ -50,7 +50,12 @@ fn jepsen_checker(name: &str, history: &History, text: &mut String) -> (Validity
             for line in &r.lines {
                 let _ = writeln!(text, "  {line}");
             }
-            (r.valid, r.json)
+            // The same lines for reports made later from results.json.
+            let mut json = r.json;
+            if let Value::Object(m) = &mut json {
+                m.insert("explanation".into(), json!(r.lines));
+            }
+            (r.valid, json)
         }
         Err(e) => {
             let _ = writeln!(
