@@ -520,7 +520,7 @@ fn the_report_of_a_real_register_stale_run_renders() {
         "3",
         "--time-limit",
         "12",
-        // Until a run finds a stale read (1% of backup reads), at most 3.
+        // Until a run finds a stale read (5% of backup reads), at most 3.
         "--test-count",
         "3",
         "--seed",

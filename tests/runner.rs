@@ -1,6 +1,6 @@
 //! `faultline test` end to end on the local cluster, with the Python
 //! example service and exec plugin: a correct service is valid, a service
-//! with 1% stale reads is invalid with the stale read named, a misbehaving
+//! with 5% stale reads is invalid with the stale read named, a misbehaving
 //! plugin yields info ops and a finished test, and a killed controller
 //! leaves a history that `faultline check` reads. Needs root.
 

@@ -24,6 +24,7 @@ use crate::history::History;
 use crate::op::{Op, OpType, Process};
 use crate::verdict::Validity;
 use serde::{Serialize, Serializer};
+use std::collections::HashMap;
 use serde_json::Value;
 use std::fmt;
 
@@ -108,18 +109,25 @@ struct Independent {
 }
 
 fn independent(name: &str, history: &History, opts: &Options) -> Result<Report, CheckError> {
-    let mut parts: Vec<(Value, Vec<Op>)> = Vec::new();
-    let mut slot: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for op in history.ops() {
+    // Each key's ops by position; integer keys (the usual case) are
+    // grouped without formatting them.
+    let mut parts: Vec<(Value, Vec<u32>)> = Vec::new();
+    let mut by_int: HashMap<i64, usize> = HashMap::new();
+    let mut by_text: HashMap<String, usize> = HashMap::new();
+    for (i, op) in history.ops().iter().enumerate() {
         if op.process == Process::Nemesis {
             continue;
         }
-        let key = op.key.clone().unwrap_or(Value::Null);
-        let s = *slot.entry(key.to_string()).or_insert_with(|| {
+        let key = op.key.as_ref().unwrap_or(&Value::Null);
+        let mut new_part = || {
             parts.push((key.clone(), Vec::new()));
             parts.len() - 1
-        });
-        parts[s].1.push(op.clone());
+        };
+        let s = match key.as_i64() {
+            Some(k) => *by_int.entry(k).or_insert_with(&mut new_part),
+            None => *by_text.entry(key.to_string()).or_insert_with(new_part),
+        };
+        parts[s].1.push(i as u32);
     }
     let mut r = Independent {
         valid: Validity::Valid,
@@ -129,8 +137,11 @@ fn independent(name: &str, history: &History, opts: &Options) -> Result<Report, 
         results: serde_json::Map::new(),
     };
     let mut lines = Vec::new();
-    for (key, ops) in parts {
-        let part = History::part(ops);
+    let all = history.ops();
+    for (key, positions) in parts {
+        // One key's ops at a time: the copies of one key are freed before
+        // the next key's are made.
+        let part = History::part(positions.iter().map(|&i| all[i as usize].clone()).collect());
         // Errors name positions in the part; point them into the whole.
         let rep = check_one(name, &part, opts).map_err(|mut e| {
             let at = |i: usize| part.ops().get(i).map_or(i, |o| o.index as usize);
