@@ -10,8 +10,8 @@ use crate::error::CheckError;
 use crate::history::History;
 use crate::op::OpType;
 use crate::verdict::Validity;
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// The result, with Jepsen's fields.
 #[derive(Debug, Serialize)]
@@ -29,7 +29,7 @@ pub fn check(history: &History) -> Result<Report, CheckError> {
     let ops = history.ops();
     let partners = Partners::new(history)?;
     let (mut lower, mut upper) = (0i64, 0i64);
-    let mut pending: HashMap<u64, (i64, i64)> = HashMap::new();
+    let mut pending: HashMap<u64, (i64, i64)> = HashMap::default();
     let mut reads: Vec<[i64; 3]> = Vec::new();
     for (i, op) in client_ops(history) {
         let process = op.process.client().unwrap_or(0);

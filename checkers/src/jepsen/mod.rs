@@ -23,8 +23,8 @@ use crate::error::{CheckError, ModelError};
 use crate::history::History;
 use crate::op::{Op, OpType, Process};
 use crate::verdict::Validity;
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Serialize, Serializer};
-use std::collections::HashMap;
 use serde_json::Value;
 use std::fmt;
 
@@ -112,8 +112,8 @@ fn independent(name: &str, history: &History, opts: &Options) -> Result<Report, 
     // Each key's ops by position; integer keys (the usual case) are
     // grouped without formatting them.
     let mut parts: Vec<(Value, Vec<u32>)> = Vec::new();
-    let mut by_int: HashMap<i64, usize> = HashMap::new();
-    let mut by_text: HashMap<String, usize> = HashMap::new();
+    let mut by_int: HashMap<i64, usize> = HashMap::default();
+    let mut by_text: HashMap<String, usize> = HashMap::default();
     for (i, op) in history.ops().iter().enumerate() {
         if op.process == Process::Nemesis {
             continue;

@@ -26,8 +26,9 @@ use crate::error::CheckError;
 use crate::history::History;
 use crate::op::{Op, OpType};
 use crate::verdict::Validity;
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// One element's outcome, as Jepsen reports it in `worst_stale`.
 #[derive(Debug, Serialize)]
@@ -129,7 +130,7 @@ fn quantiles(mut xs: Vec<i64>) -> BTreeMap<&'static str, i64> {
 pub fn check(history: &History, opts: &Options) -> Result<Report, CheckError> {
     let ops = history.ops();
     let partners = Partners::new(history)?;
-    let mut tracked: HashMap<Elem, Tracked> = HashMap::new();
+    let mut tracked: HashMap<Elem, Tracked> = HashMap::default();
     let mut reads: Vec<Read> = Vec::new();
     let mut adds_ok: Vec<(Elem, usize)> = Vec::new();
     for (i, op) in client_ops(history) {

@@ -7,8 +7,9 @@ use crate::error::CheckError;
 use crate::history::History;
 use crate::op::OpType;
 use crate::verdict::Validity;
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// The result, with Jepsen's fields.
 #[derive(Debug, Serialize)]
@@ -31,7 +32,7 @@ pub struct UniqueIdsResult {
 pub fn check(history: &History) -> Result<Report, CheckError> {
     let mut attempted = 0;
     let mut acked = 0;
-    let mut freqs: HashMap<Elem, usize> = HashMap::new();
+    let mut freqs: HashMap<Elem, usize> = HashMap::default();
     for (_, op) in client_ops(history) {
         if is(op, OpType::Invoke, "generate") {
             attempted += 1;
