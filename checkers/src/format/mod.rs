@@ -11,7 +11,6 @@ pub mod jsonl;
 
 use crate::error::ReadError;
 use crate::history::History;
-use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -113,7 +112,7 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
 
 /// Shares one allocation per distinct operation name.
 #[derive(Default)]
-pub(crate) struct Interner(HashMap<Box<str>, Arc<str>>);
+pub(crate) struct Interner(rustc_hash::FxHashMap<Box<str>, Arc<str>>);
 
 impl Interner {
     pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
