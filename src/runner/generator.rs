@@ -40,6 +40,9 @@ pub struct Generator {
     fresh_key: u64,
     txn_length: usize,
     max_writes_per_key: usize,
+    /// bank: accounts `0..accounts`, transfers of `1..=max_transfer`.
+    accounts: usize,
+    max_transfer: i64,
 }
 
 impl Generator {
@@ -74,6 +77,8 @@ impl Generator {
             fresh_key: plan.key_count as u64,
             txn_length: plan.txn_length,
             max_writes_per_key: plan.max_writes_per_key,
+            accounts: plan.workload_options.accounts.max(2),
+            max_transfer: plan.workload_options.max_transfer.max(1),
         }
     }
 
@@ -105,7 +110,12 @@ impl Generator {
     }
 
     fn key_of(&mut self, worker: usize) -> Option<u64> {
-        if self.keys == KeyMode::Single || self.kind == WorkloadKind::Set {
+        if self.keys == KeyMode::Single
+            || !matches!(
+                self.kind,
+                WorkloadKind::Register | WorkloadKind::CasRegister
+            )
+        {
             return None;
         }
         let slot = (worker / self.group_size).min(self.groups.len() - 1);
@@ -156,18 +166,43 @@ impl Generator {
                 let new = self.fresh_value(k);
                 json!([old, new])
             }
-            "add" => {
+            "add" if self.kind == WorkloadKind::Counter => json!(self.increment()),
+            "add" | "enqueue" => {
                 self.next_element += 1;
                 json!(self.next_element)
             }
+            "transfer" => self.transfer(),
             _ => Value::Null,
         };
         (f, key.map(|k| json!(k)), value)
     }
 
+    /// A counter increment: 1, or drawn from the `values` range.
+    fn increment(&mut self) -> i64 {
+        match self.values {
+            Values::Unique => 1,
+            Values::Range(lo, hi) => lo + self.rng.below((hi - lo) as usize) as i64,
+        }
+    }
+
+    /// A bank transfer `{from, to, amount}` between two distinct accounts
+    /// (Jepsen's `bank/transfer`).
+    fn transfer(&mut self) -> Value {
+        let from = self.rng.below(self.accounts);
+        let to = (from + 1 + self.rng.below(self.accounts - 1)) % self.accounts;
+        let amount = 1 + self.rng.below(self.max_transfer as usize) as i64;
+        json!({"from": from, "to": to, "amount": amount})
+    }
+
     /// A read of the key `worker` last used (the final-reads phase); for
-    /// transactional workloads, a transaction reading every key in use.
+    /// transactional workloads, a transaction reading every key in use; for
+    /// queues a `drain` (what is left), for unique ids one more `generate`.
     pub fn final_read(&self, worker: usize) -> OpSpec {
+        match self.kind {
+            WorkloadKind::Queue => return (Arc::from("drain"), None, Value::Null),
+            WorkloadKind::UniqueIds => return (Arc::from("generate"), None, Value::Null),
+            _ => {}
+        }
         if self.kind.is_txn() {
             let mops: Vec<Value> = self.active.iter().map(|k| json!(["r", k, null])).collect();
             return (Arc::from("txn"), None, Value::Array(mops));
@@ -215,6 +250,8 @@ mod tests {
             nemesis: None,
             checkers: vec![],
             consistency_models: vec![],
+            workload_options: Default::default(),
+            log_pattern: None,
             key_count: 3,
             txn_length: 4,
             max_writes_per_key: 4,
@@ -258,6 +295,59 @@ mod tests {
             (0..20).map(|i| b.next(i % 6)).collect::<Vec<_>>()
         );
         assert!(a.next(0).1.is_none());
+    }
+
+    #[test]
+    fn jepsen_workloads_make_jepsen_ops() {
+        let mut p = plan(KeyMode::Single);
+        p.workload = WorkloadKind::Bank;
+        p.mix = vec![("transfer".into(), 1), ("read".into(), 1)];
+        p.workload_options.accounts = 3;
+        p.workload_options.max_transfer = 4;
+        let mut g = Generator::new(&p, 6, 3);
+        let ops: Vec<OpSpec> = (0..200).map(|i| g.next(i % 6)).collect();
+        let transfers: Vec<&Value> = ops
+            .iter()
+            .filter(|(f, _, _)| &**f == "transfer")
+            .map(|(_, _, v)| v)
+            .collect();
+        assert!(transfers.len() > 50);
+        for t in transfers {
+            let (from, to, amount) = (&t["from"], &t["to"], &t["amount"]);
+            assert_ne!(from, to, "{t}");
+            assert!(
+                from.as_u64().unwrap() < 3 && to.as_u64().unwrap() < 3,
+                "{t}"
+            );
+            assert!((1..=4).contains(&amount.as_i64().unwrap()), "{t}");
+        }
+        assert!(ops
+            .iter()
+            .all(|(f, k, v)| k.is_none() && (&**f != "read" || v.is_null())));
+
+        p.workload = WorkloadKind::Counter;
+        p.mix = vec![("add".into(), 1)];
+        p.values = Values::Range(1, 4);
+        let mut g = Generator::new(&p, 6, 3);
+        assert!((0..50).all(|i| (1..4).contains(&g.next(i).2.as_i64().unwrap())));
+
+        p.workload = WorkloadKind::Queue;
+        p.mix = vec![("enqueue".into(), 1), ("dequeue".into(), 1)];
+        let mut g = Generator::new(&p, 6, 3);
+        let enq: Vec<i64> = (0..100)
+            .map(|i| g.next(i))
+            .filter(|(f, _, _)| &**f == "enqueue")
+            .map(|(_, _, v)| v.as_i64().unwrap())
+            .collect();
+        let distinct: std::collections::BTreeSet<&i64> = enq.iter().collect();
+        assert_eq!(distinct.len(), enq.len(), "enqueued values are unique");
+        assert_eq!(&*g.final_read(0).0, "drain");
+
+        p.workload = WorkloadKind::UniqueIds;
+        p.mix = vec![("generate".into(), 1)];
+        let mut g = Generator::new(&p, 6, 3);
+        assert_eq!(&*g.next(0).0, "generate");
+        assert_eq!(&*g.final_read(0).0, "generate");
     }
 
     #[test]

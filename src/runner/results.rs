@@ -29,6 +29,23 @@ pub struct Results {
 }
 
 impl Results {
+    /// Adds the result of a checker computed outside [`check`] (one that
+    /// looks at the nodes rather than the history: db-alive, log-pattern):
+    /// merges its verdict, keeps its result in `checkers`, and adds its
+    /// lines to the summary.
+    pub fn add(&mut self, name: &str, valid: Validity, result: Value, lines: &[String]) {
+        self.valid = self.valid.merge(valid);
+        self.json["valid"] = json!(self.valid);
+        if !self.json["checkers"].is_object() {
+            self.json["checkers"] = json!({});
+        }
+        self.json["checkers"][name] = result;
+        let _ = writeln!(self.text, "{name}: {valid}");
+        for l in lines {
+            let _ = writeln!(self.text, "  {l}");
+        }
+    }
+
     /// Writes the witness, if any, to `dir/witness.json` (naming the
     /// history as `history.jsonl`, the file beside it); returns whether
     /// there was one.
@@ -42,9 +59,16 @@ impl Results {
     }
 }
 
-/// One of Jepsen's checkers (`set`, `set-full`).
-fn jepsen_checker(name: &str, history: &History, text: &mut String) -> (Validity, Value) {
-    match faultline_checkers::jepsen::check(name, history, &Default::default()) {
+/// One of Jepsen's checkers (`set`, `set-full`, `counter`, `bank`,
+/// `total-queue`, `unique-ids`, `long-fork`), with the spec's options.
+fn jepsen_checker(
+    plan: &Plan,
+    name: &str,
+    history: &History,
+    text: &mut String,
+) -> (Validity, Value) {
+    let opts = plan.workload_options.jepsen(plan.workload);
+    match faultline_checkers::jepsen::check(name, history, &opts) {
         Ok(r) => {
             let _ = writeln!(text, "{name}: {}", r.valid);
             for line in &r.lines {
@@ -94,7 +118,11 @@ pub fn check_with(
             "elle" => elle(plan, history, time_limit, &interrupt, &mut text),
             "stats" => stats(history, &mut text),
             "perf" => perf(history, &mut text),
-            "set" | "set-full" => jepsen_checker(name, history, &mut text),
+            "set" | "set-full" | "counter" | "bank" | "total-queue" | "unique-ids"
+            | "long-fork" => jepsen_checker(plan, name, history, &mut text),
+            // These look at the nodes, not the history: the runner adds
+            // their results (Results::add).
+            "db-alive" | "log-pattern" => continue,
             other => (
                 Validity::Unknown,
                 json!({"valid": "unknown", "error": format!("unknown checker {other}")}),
@@ -139,6 +167,15 @@ fn linearizable(
             return (
                 Validity::Unknown,
                 json!({"valid": "unknown", "error": "use the elle checker for transactions"}),
+            )
+        }
+        WorkloadKind::Counter
+        | WorkloadKind::Bank
+        | WorkloadKind::Queue
+        | WorkloadKind::UniqueIds => {
+            return (
+                Validity::Unknown,
+                json!({"valid": "unknown", "error": format!("the linearizable checker does not fit {} workloads", plan.workload.name())}),
             )
         }
     };
