@@ -419,6 +419,58 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    fn bank_plan(checkers: &str) -> Plan {
+        let text = format!(
+            "name: t\ndb:\n  start:\n    command: x\nclient:\n  kind: exec\n  command: x\n\
+             workload:\n  kind: bank\n  accounts: 2\n  total: 10\ncheckers: {checkers}\n"
+        );
+        crate::spec::from_text(Path::new("t.yaml"), text, ".".into())
+            .unwrap()
+            .validate()
+            .unwrap()
+    }
+
+    fn op(i: u64, kind: OpType, f: &str, value: Value) -> Op {
+        let mut o = Op::new(0, Process::Client(0), kind, f, value);
+        o.index = i;
+        o.time = i as i64;
+        o
+    }
+
+    #[test]
+    fn several_checkers_give_the_worst_verdict_and_keep_every_result() {
+        let read = |i, v: Value| {
+            [
+                op(i, OpType::Invoke, "read", Value::Null),
+                op(i + 1, OpType::Ok, "read", v),
+            ]
+        };
+        let good: Vec<Op> = read(0, json!({"0": 4, "1": 6}))
+            .into_iter()
+            .chain(read(2, json!({"0": 5, "1": 5})))
+            .collect();
+        let plan = bank_plan("[bank, stats]");
+        assert_eq!(plan.checkers, ["bank", "stats", "db-alive"]);
+        let mut r = check(&plan, &History::new(good.clone()), Duration::from_secs(5));
+        assert_eq!(r.valid, Validity::Valid, "{}", r.text);
+        // The runner adds db-alive; a crash makes the run invalid.
+        r.add("db-alive", Validity::Invalid, json!({"valid": false}), &[]);
+        assert_eq!(r.valid, Validity::Invalid);
+        assert_eq!(r.json["valid"], false);
+        assert!(r.text.contains("db-alive: invalid"), "{}", r.text);
+
+        let mut bad = good;
+        bad.extend(read(4, json!({"0": 5, "1": 4})));
+        let r = check(&plan, &History::new(bad), Duration::from_secs(5));
+        assert_eq!(r.valid, Validity::Invalid, "{}", r.text);
+        assert_eq!(r.json["checkers"]["stats"]["valid"], true);
+        let bank = &r.json["checkers"]["bank"];
+        assert_eq!(bank["errors"]["wrong-total"]["count"], 1, "{bank}");
+        // The spec's accounts and total reach the checker.
+        assert_eq!(bank["total"], 10);
+        assert_eq!(bank["accounts"], json!(["0", "1"]));
+    }
+
     #[test]
     fn perf_is_unknown_with_the_reason_when_ops_cannot_be_paired() {
         // A completion with no invocation.
