@@ -164,3 +164,17 @@ fn a_crashed_db_makes_the_run_invalid_with_its_log() {
     // The set itself is fine: only the crash checkers fail.
     assert_eq!(r["checkers"]["set"]["valid"], true, "{r}");
 }
+
+#[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
+fn long_fork_demo_is_valid() {
+    valid("long-fork-demo", &["long-fork"]);
+}
+
+#[test]
+#[ignore = "needs root and openssh-server: run with `-- --include-ignored` as root (.ci/run does)"]
+fn long_fork_buggy_reads_fork() {
+    let (c, _) = invalid("long-fork-buggy", "long-fork", "/forks");
+    // Each fork is two reads of one group that disagree.
+    assert_eq!(c["forks"][0].as_array().map(Vec::len), Some(2), "{c}");
+}

@@ -557,7 +557,15 @@ fn jepsen_workloads_and_checker_options_name_their_key() {
     assert_error(
         "long-fork.yaml",
         &format!("{GOOD}checkers: [long-fork]\n"),
-        &["checkers", "long-fork checker has no workload yet"],
+        &[
+            "checkers",
+            "the long-fork checker needs a long-fork workload",
+        ],
+    );
+    assert_error(
+        "group-of-one.yaml",
+        &format!("{}  group_size: 1\n", kind("long-fork")),
+        &["workload.group_size", "2 to 100"],
     );
     // The good ones: defaults per workload, db-alive always, log-pattern
     // when a pattern is given.
@@ -566,6 +574,7 @@ fn jepsen_workloads_and_checker_options_name_their_key() {
         ("bank", "bank"),
         ("queue", "total-queue"),
         ("unique-ids", "unique-ids"),
+        ("long-fork", "long-fork"),
     ] {
         let (code, out, err) = dry_run_text(&format!("{k}.yaml"), &kind(k));
         assert_eq!(code, 0, "{k}: {err}");

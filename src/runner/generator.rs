@@ -43,6 +43,9 @@ pub struct Generator {
     /// bank: accounts `0..accounts`, transfers of `1..=max_transfer`.
     accounts: usize,
     max_transfer: i64,
+    /// long-fork: keys per read group, and the next key to insert.
+    fork_group: u64,
+    next_insert: u64,
 }
 
 impl Generator {
@@ -79,6 +82,8 @@ impl Generator {
             max_writes_per_key: plan.max_writes_per_key,
             accounts: plan.workload_options.accounts.max(2),
             max_transfer: plan.workload_options.max_transfer.max(1),
+            fork_group: plan.workload_options.group_size.unwrap_or(3).max(1) as u64,
+            next_insert: 0,
         }
     }
 
@@ -172,9 +177,31 @@ impl Generator {
                 json!(self.next_element)
             }
             "transfer" => self.transfer(),
+            "insert" => {
+                let k = self.next_insert;
+                self.next_insert += 1;
+                return (Arc::from("txn"), None, json!([["w", k, 1]]));
+            }
+            "read" if self.kind == WorkloadKind::LongFork => {
+                return (Arc::from("txn"), None, self.group_read(true));
+            }
             _ => Value::Null,
         };
         (f, key.map(|k| json!(k)), value)
+    }
+
+    /// long-fork: a read of every key in the group of the latest insert,
+    /// in random order (`shuffle`) or in key order.
+    fn group_read(&mut self, shuffle: bool) -> Value {
+        let n = self.fork_group;
+        let first = self.next_insert.saturating_sub(1) / n * n;
+        let mut keys: Vec<u64> = (first..first + n).collect();
+        if shuffle {
+            for i in (1..keys.len()).rev() {
+                keys.swap(i, self.rng.below(i + 1));
+            }
+        }
+        Value::Array(keys.iter().map(|k| json!(["r", k, null])).collect())
     }
 
     /// A counter increment: 1, or drawn from the `values` range.
@@ -197,8 +224,9 @@ impl Generator {
     /// A read of the key `worker` last used (the final-reads phase); for
     /// transactional workloads, a transaction reading every key in use; for
     /// queues a `drain` (what is left), for unique ids one more `generate`.
-    pub fn final_read(&self, worker: usize) -> OpSpec {
+    pub fn final_read(&mut self, worker: usize) -> OpSpec {
         match self.kind {
+            WorkloadKind::LongFork => return (Arc::from("txn"), None, self.group_read(false)),
             WorkloadKind::Queue => return (Arc::from("drain"), None, Value::Null),
             WorkloadKind::UniqueIds => return (Arc::from("generate"), None, Value::Null),
             _ => {}
@@ -342,6 +370,30 @@ mod tests {
         let distinct: std::collections::BTreeSet<&i64> = enq.iter().collect();
         assert_eq!(distinct.len(), enq.len(), "enqueued values are unique");
         assert_eq!(&*g.final_read(0).0, "drain");
+
+        p.workload = WorkloadKind::LongFork;
+        p.mix = vec![("insert".into(), 1), ("read".into(), 1)];
+        p.workload_options.group_size = Some(3);
+        let mut g = Generator::new(&p, 6, 3);
+        let ops: Vec<OpSpec> = (0..100).map(|i| g.next(i)).collect();
+        let mut inserted = Vec::new();
+        for (f, _, v) in &ops {
+            assert_eq!(&**f, "txn");
+            let mops = v.as_array().unwrap();
+            if mops[0][0] == "w" {
+                assert_eq!(mops.len(), 1, "{v}");
+                inserted.push(mops[0][1].as_u64().unwrap());
+            } else {
+                // A whole group, every key once.
+                let mut keys: Vec<u64> = mops.iter().map(|m| m[1].as_u64().unwrap()).collect();
+                keys.sort();
+                assert_eq!(keys.len(), 3, "{v}");
+                assert_eq!(keys[0] % 3, 0, "{v}");
+                assert_eq!(keys, (keys[0]..keys[0] + 3).collect::<Vec<_>>(), "{v}");
+            }
+        }
+        let distinct: std::collections::BTreeSet<&u64> = inserted.iter().collect();
+        assert_eq!(distinct.len(), inserted.len(), "every key inserted once");
 
         p.workload = WorkloadKind::UniqueIds;
         p.mix = vec![("generate".into(), 1)];

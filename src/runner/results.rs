@@ -172,7 +172,8 @@ fn linearizable(
         WorkloadKind::Counter
         | WorkloadKind::Bank
         | WorkloadKind::Queue
-        | WorkloadKind::UniqueIds => {
+        | WorkloadKind::UniqueIds
+        | WorkloadKind::LongFork => {
             return (
                 Validity::Unknown,
                 json!({"valid": "unknown", "error": format!("the linearizable checker does not fit {} workloads", plan.workload.name())}),

@@ -27,6 +27,9 @@ pub const CHECKERS: [&str; 13] = [
 /// must never leave a run valid.
 pub const ALWAYS: &str = "db-alive";
 
+/// long-fork: keys per read group when the spec gives none.
+pub const DEFAULT_GROUP_SIZE: usize = 3;
+
 /// Workload options beyond the op mix, read by the generator and by
 /// Jepsen's checkers (Jepsen keeps them in its test map).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,6 +90,7 @@ pub fn defaults(kind: WorkloadKind) -> Vec<String> {
         WorkloadKind::Bank => "bank",
         WorkloadKind::Queue => "total-queue",
         WorkloadKind::UniqueIds => "unique-ids",
+        WorkloadKind::LongFork => "long-fork",
     };
     vec![first.into(), "stats".into(), "perf".into()]
 }
@@ -102,19 +106,13 @@ pub fn misfit(checker: &str, kind: WorkloadKind) -> Option<String> {
         "bank" => &[W::Bank],
         "total-queue" => &[W::Queue],
         "unique-ids" => &[W::UniqueIds],
-        // No workload makes long-fork histories yet.
-        "long-fork" => &[],
+        "long-fork" => &[W::LongFork],
         _ => return None,
     };
     if needs.contains(&kind) {
         return None;
     }
     Some(match (checker, needs) {
-        ("long-fork", _) => {
-            "the long-fork checker has no workload yet; run it on a recorded history with \
-             `faultline check --checker long-fork`"
-                .to_string()
-        }
         ("linearizable" | "elle", _) => format!(
             "the {checker} checker does not fit a {} workload; use {}",
             kind.name(),
@@ -168,6 +166,16 @@ pub fn workload_options(
         w.linearizable_reads.is_some(),
         &[W::Set],
     );
+    only("group_size", w.group_size.is_some(), &[W::LongFork]);
+    match w.group_size {
+        Some(n) if !(2..=100).contains(&n) => errs.push((
+            "workload.group_size".into(),
+            format!("expected 2 to 100 keys per group, found {n}"),
+        )),
+        Some(n) => o.group_size = Some(n),
+        None if kind == W::LongFork => o.group_size = Some(DEFAULT_GROUP_SIZE),
+        None => {}
+    }
     if let Some(a) = w.accounts {
         if (2..=1000).contains(&a) {
             o.accounts = a;

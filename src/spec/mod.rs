@@ -274,6 +274,9 @@ pub struct WorkloadSpec {
     /// errors (default false).
     #[serde(default)]
     pub linearizable_reads: Option<bool>,
+    /// long-fork: keys per read group (default 3).
+    #[serde(default)]
+    pub group_size: Option<usize>,
 }
 
 /// `generator:`

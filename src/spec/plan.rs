@@ -148,6 +148,9 @@ pub enum WorkloadKind {
     Queue,
     /// generate (Jepsen's unique-ids).
     UniqueIds,
+    /// Single-key inserts and reads of key groups, as transactions
+    /// (Jepsen's long-fork).
+    LongFork,
 }
 
 impl WorkloadKind {
@@ -163,6 +166,7 @@ impl WorkloadKind {
             WorkloadKind::Bank => "bank",
             WorkloadKind::Queue => "queue",
             WorkloadKind::UniqueIds => "unique-ids",
+            WorkloadKind::LongFork => "long-fork",
         }
     }
 
@@ -710,6 +714,7 @@ impl Loaded {
             "bank" => WorkloadKind::Bank,
             "queue" => WorkloadKind::Queue,
             "unique-ids" => WorkloadKind::UniqueIds,
+            "long-fork" => WorkloadKind::LongFork,
             other => {
                 let kinds = [
                     "register",
@@ -721,6 +726,7 @@ impl Loaded {
                     "bank",
                     "queue",
                     "unique-ids",
+                    "long-fork",
                 ];
                 let hint = super::did_you_mean(other, &kinds)
                     .map_or(String::new(), |m| format!(" (did you mean `{m}`?)"));
@@ -746,6 +752,8 @@ impl Loaded {
             WorkloadKind::Bank => &["transfer", "read"],
             WorkloadKind::Queue => &["enqueue", "dequeue"],
             WorkloadKind::UniqueIds => &["generate"],
+            // Both are `txn` ops in the history, as Jepsen records them.
+            WorkloadKind::LongFork => &["insert", "read"],
         };
         let mix: Vec<(String, u32)> = match &self.spec.workload.mix {
             Some(m) => m.iter().map(|(k, v)| (k.clone(), *v)).collect(),
@@ -931,6 +939,7 @@ impl Loaded {
                 | WorkloadKind::Bank
                 | WorkloadKind::Queue
                 | WorkloadKind::UniqueIds
+                | WorkloadKind::LongFork
         ) && keys == KeyMode::Independent
         {
             p.key(

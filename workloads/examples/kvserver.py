@@ -55,6 +55,9 @@ correct unless a bug is switched on):
     lose-enqueues   every 7th acknowledged enqueue is dropped (total-queue: lost)
     duplicate-ids   every 7th generate hands out the previous id again
                     (unique-ids: duplicated)
+    fork-reads      a read-only transaction reads its keys one at a time,
+                    letting go of the lock 2 ms between keys: reads are no
+                    longer snapshots (long-fork: forks)
 
 ``--crash-after N`` makes this node's server exit (status 70) after it has
 answered N requests, after logging a FATAL line: a crash for the db-alive
@@ -74,7 +77,8 @@ import time
 
 OPS = ("read", "write", "cas", "txn", "set-add", "set-read", "counter-add", "counter-read",
        "bank-transfer", "bank-read", "enqueue", "dequeue", "drain", "generate")
-BUGS = ("lose-set-adds", "counter-drop", "bank-nonatomic", "lose-enqueues", "duplicate-ids")
+BUGS = ("lose-set-adds", "counter-drop", "bank-nonatomic", "lose-enqueues", "duplicate-ids",
+        "fork-reads")
 REGISTER_OPS = ("read", "write", "cas")
 EVERY = 7
 SCALARS = (str, int, float, bool, type(None))
@@ -140,6 +144,8 @@ class Primary:
         return self.calls[bug] % EVERY == 0
 
     def execute(self, f, key, value, _upstream):
+        if f == "txn" and "fork-reads" in self.bugs and all(m[0] == "r" for m in value):
+            return {"type": "ok", "value": self.read_one_by_one(value)}
         if f == "txn":
             with self.lock:
                 return {"type": "ok", "value": self.transact(value)}
@@ -224,6 +230,16 @@ class Primary:
         with self.lock:
             self.balances[dst] += n
         return {"type": "ok", "value": value}
+
+    def read_one_by_one(self, mops):
+        """The fork-reads bug: each key read under the lock on its own."""
+        out = []
+        for i, (_, key, _) in enumerate(mops):
+            if i:
+                time.sleep(0.002)
+            with self.lock:
+                out.append(self.transact([["r", key, None]])[0])
+        return out
 
     def transact(self, mops):
         """Runs a transaction's micro-ops atomically (called under the lock)."""
