@@ -2,8 +2,9 @@
 //! cluster with the example service: each demo (`workloads/*-demo.yaml`) is
 //! valid, and each buggy twin (`*-buggy.yaml`, the service run with one
 //! `--bug`) is invalid with the broken guarantee named in results.json.
-//! `crash-demo` crashes the server on n2: db-alive and log-pattern make the
-//! run invalid, naming the node and the log line. Needs root.
+//! `crash-demo` crashes the server on n2 (which the nemesis also kills and
+//! restarts): db-alive and log-pattern make the run invalid, naming the
+//! node and the log line. Needs root.
 //!
 //! Each run is 8 s of ops (about 12 s in all); at most [`AT_ONCE`] run at a
 //! time, so a 2-core CI machine does not time ops out.

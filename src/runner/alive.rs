@@ -1,16 +1,19 @@
 //! The db-alive checker, beyond Jepsen: is the DB process still running on
-//! every node? The runner probes each node's pidfile when the main phase
-//! ends, before the heal (which restarts a DB found dead and would hide a
-//! crash), and again after the final reads. A DB found dead on a node no
-//! kill fault targeted crashed by itself: the run is invalid, with the
-//! tail of that node's log. A DB found dead on a node a kill fault did
-//! target may be a crash or a restart that failed: unknown, never valid.
-//! A node that could not be asked makes the verdict unknown too.
+//! every node? The runner probes each node's pidfile before every fault
+//! the nemesis starts (a kill's restart would hide an earlier crash), when
+//! the main phase ends, before the heal (which restarts a DB found dead),
+//! and again after the final reads. A DB found dead crashed by itself —
+//! the run is invalid, with the tail of that node's log — unless a kill
+//! fault on that node explains it: one still in force at the probe, or one
+//! whose kill or restart reported an error (then it may be a crash or a
+//! failed restart: unknown, never valid). A DB our kill fault stopped and
+//! successfully restarted that is dead later crashed. A node that could not
+//! be asked makes the verdict unknown too.
 
 use faultline_checkers::Validity;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Lines of a dead DB's log kept.
 pub const TAIL_LINES: usize = 20;
@@ -18,8 +21,8 @@ pub const TAIL_LINES: usize = 20;
 /// What one probe found on one node.
 #[derive(Clone, Debug, Serialize)]
 pub struct Probe {
-    /// `heal` (end of the main phase, before healing) or `end` (after the
-    /// final reads).
+    /// `fault` (before a fault starts), `heal` (end of the main phase,
+    /// before healing) or `end` (after the final reads).
     pub at: &'static str,
     /// Nanoseconds since the test started.
     pub time: i64,
@@ -71,27 +74,60 @@ impl Probe {
     }
 }
 
-/// Nodes that kill faults targeted, from the faults applied
-/// (`kind` "kill", value the list of nodes).
-pub fn killed<'a>(applied: impl Iterator<Item = (&'a str, &'a Value)>) -> BTreeSet<String> {
-    applied
-        .filter(|(kind, _)| *kind == "kill")
-        .flat_map(|(_, v)| v.as_array().cloned().unwrap_or_default())
-        .filter_map(|n| n.as_str().map(String::from))
-        .collect()
+/// A kill fault on one node: when it started and stopped (ns since the
+/// test started; no stop: healed at the end), and whether killing or
+/// restarting reported an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kill {
+    /// Started.
+    pub start: i64,
+    /// Stopped (the DB restarted).
+    pub stop: Option<i64>,
+    /// The kill or the restart failed.
+    pub failed: bool,
+}
+
+impl Kill {
+    /// Whether this kill can explain a DB found dead at `time`: it was in
+    /// force then, or it went wrong.
+    fn explains(&self, time: i64) -> bool {
+        self.start <= time && (self.failed || self.stop.is_none_or(|s| s > time))
+    }
+}
+
+/// The kill faults applied, per node, from the faults applied as (`kind`,
+/// value, start, stop, error): kind "kill", value the list of nodes.
+pub fn killed<'a>(
+    applied: impl Iterator<Item = (&'a str, &'a Value, i64, Option<i64>, bool)>,
+) -> BTreeMap<String, Vec<Kill>> {
+    let mut kills: BTreeMap<String, Vec<Kill>> = BTreeMap::new();
+    for (_, v, start, stop, failed) in applied.filter(|a| a.0 == "kill") {
+        for n in v.as_array().into_iter().flatten().filter_map(Value::as_str) {
+            kills.entry(n.to_string()).or_default().push(Kill {
+                start,
+                stop,
+                failed,
+            });
+        }
+    }
+    kills
 }
 
 /// The verdict over every probe: invalid if a DB no kill targeted was
 /// found dead; unknown if only killed nodes' DBs were, a node could not be
 /// asked, or nothing was probed; valid otherwise. Returns the verdict, the
 /// result for results.json and lines for the terminal.
-pub fn check(probes: &[Probe], killed: &BTreeSet<String>) -> (Validity, Value, Vec<String>) {
+pub fn check(
+    probes: &[Probe],
+    killed: &BTreeMap<String, Vec<Kill>>,
+) -> (Validity, Value, Vec<String>) {
+    let excused = |p: &Probe| {
+        killed
+            .get(&p.node)
+            .is_some_and(|ks| ks.iter().any(|k| k.explains(p.time)))
+    };
     let dead: Vec<&Probe> = probes.iter().filter(|p| p.state == "dead").collect();
-    let crashed: Vec<&Probe> = dead
-        .iter()
-        .copied()
-        .filter(|p| !killed.contains(&p.node))
-        .collect();
+    let crashed: Vec<&Probe> = dead.iter().copied().filter(|p| !excused(p)).collect();
     let unprobed: Vec<&Probe> = probes.iter().filter(|p| p.state == "unknown").collect();
     let valid = if !crashed.is_empty() {
         Validity::Invalid
@@ -102,10 +138,10 @@ pub fn check(probes: &[Probe], killed: &BTreeSet<String>) -> (Validity, Value, V
     };
     let mut lines = Vec::new();
     for p in &dead {
-        let why = if killed.contains(&p.node) {
-            "a kill fault targeted this node: a crash or a failed restart"
+        let why = if excused(p) {
+            "a kill fault on this node was in force or went wrong: a crash or a failed restart"
         } else {
-            "no kill fault targeted this node: it crashed"
+            "no kill fault explains it: it crashed"
         };
         lines.push(format!(
             "the DB on {} was dead at {} (t = {:.1} s, pid {}): {why}",
@@ -133,7 +169,7 @@ pub fn check(probes: &[Probe], killed: &BTreeSet<String>) -> (Validity, Value, V
         "crashed": crashed.iter().map(|p| &p.node).collect::<BTreeSet<_>>(),
         "dead": dead,
         "unprobed": unprobed,
-        "killed_by_nemesis": killed,
+        "killed_by_nemesis": killed.keys().collect::<Vec<_>>(),
         "probes": probes.len(),
     });
     (valid, json, lines)
@@ -159,7 +195,7 @@ mod tests {
                 ))),
             ),
         ];
-        let (v, j, lines) = check(&probes, &BTreeSet::new());
+        let (v, j, lines) = check(&probes, &BTreeMap::new());
         assert_eq!(v, Validity::Invalid);
         assert_eq!(j["crashed"], json!(["n2"]));
         assert_eq!(j["dead"][0]["log_tail"][1], "FATAL: crash-after 10");
@@ -171,18 +207,36 @@ mod tests {
             lines.iter().any(|l| l.contains("n2 log: FATAL")),
             "{lines:?}"
         );
-        // The same node, killed by the nemesis: never valid, but not a crash.
-        let killed: BTreeSet<String> = ["n2".to_string()].into();
-        assert_eq!(check(&probes, &killed).0, Validity::Unknown);
+        let kill = |start, stop, failed| {
+            let k = Kill {
+                start,
+                stop,
+                failed,
+            };
+            BTreeMap::from([("n2".to_string(), vec![k])])
+        };
+        // In force at the probe, or a restart that failed: unknown.
+        assert_eq!(
+            check(&probes, &kill(1_000, None, false)).0,
+            Validity::Unknown
+        );
+        let failed = kill(1_000, Some(2_000), true);
+        assert_eq!(check(&probes, &failed).0, Validity::Unknown);
+        // Killed and restarted fine before, or killed only after: a crash.
+        let (v, _, lines) = check(&probes, &kill(1_000, Some(2_000), false));
+        assert_eq!(v, Validity::Invalid);
+        assert!(lines[0].contains("no kill fault explains it"), "{lines:?}");
+        let later = kill(6_000_000_000, Some(7_000_000_000), false);
+        assert_eq!(check(&probes, &later).0, Validity::Invalid);
     }
 
     #[test]
     fn all_alive_is_valid_and_unprobed_or_nothing_is_unknown() {
         let alive = vec![probe("n1", Ok(None)), probe("n2", Ok(None))];
-        assert_eq!(check(&alive, &BTreeSet::new()).0, Validity::Valid);
-        assert_eq!(check(&[], &BTreeSet::new()).0, Validity::Unknown);
+        assert_eq!(check(&alive, &BTreeMap::new()).0, Validity::Valid);
+        assert_eq!(check(&[], &BTreeMap::new()).0, Validity::Unknown);
         let lost = vec![probe("n1", Err("ssh: timeout".into()))];
-        let (v, _, lines) = check(&lost, &BTreeSet::new());
+        let (v, _, lines) = check(&lost, &BTreeMap::new());
         assert_eq!(v, Validity::Unknown);
         assert!(lines[0].contains("ssh: timeout"));
     }
@@ -191,7 +245,17 @@ mod tests {
     fn killed_nodes_come_from_kill_faults_only() {
         let kill = json!(["n1", "n3"]);
         let pause = json!(["n2"]);
-        let k = killed([("kill", &kill), ("pause", &pause)].into_iter());
-        assert_eq!(k, ["n1".to_string(), "n3".to_string()].into());
+        let again = json!(["n1"]);
+        let k = killed(
+            [
+                ("kill", &kill, 5, Some(6), false),
+                ("pause", &pause, 6, Some(7), false),
+                ("kill", &again, 7, None, true),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(k.keys().collect::<Vec<_>>(), ["n1", "n3"]);
+        assert_eq!(k["n1"].len(), 2);
+        assert!(k["n1"][1].failed && !k["n3"][0].failed);
     }
 }

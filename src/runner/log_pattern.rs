@@ -104,27 +104,31 @@ pub fn check(dir: &Path, pattern: &str) -> (Validity, Value, Vec<String>) {
     };
     let files = node_logs(dir);
     let mut matches = Vec::new();
+    let mut unreadable = Vec::new();
     for f in &files {
         // Logs are text, mostly; bytes that are not UTF-8 are replaced.
-        if let Ok(bytes) = std::fs::read(dir.join(f)) {
-            matches.extend(p.lines(f, &String::from_utf8_lossy(&bytes)));
+        match std::fs::read(dir.join(f)) {
+            Ok(bytes) => matches.extend(p.lines(f, &String::from_utf8_lossy(&bytes))),
+            Err(e) => unreadable.push(format!("{f}: {e}")),
         }
     }
     let valid = if !matches.is_empty() {
         Validity::Invalid
-    } else if files.is_empty() {
+    } else if files.is_empty() || !unreadable.is_empty() {
         Validity::Unknown
     } else {
         Validity::Valid
     };
-    let mut lines: Vec<String> = match valid {
-        Validity::Unknown => vec!["no node log was pulled: nothing was checked".into()],
-        _ => vec![format!(
+    let mut lines: Vec<String> = if files.is_empty() {
+        vec!["no node log was pulled: nothing was checked".into()]
+    } else {
+        vec![format!(
             "{} line(s) matching {pattern:?} in {} log file(s)",
             matches.len(),
             files.len()
-        )],
+        )]
     };
+    lines.extend(unreadable.iter().map(|u| format!("not read: {u}")));
     lines.extend(
         matches
             .iter()
@@ -135,6 +139,7 @@ pub fn check(dir: &Path, pattern: &str) -> (Validity, Value, Vec<String>) {
         "valid": valid,
         "pattern": pattern,
         "files": files,
+        "unreadable": unreadable,
         "match_count": matches.len(),
         "matches": &matches[..matches.len().min(MAX_LISTED)],
     });

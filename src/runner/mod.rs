@@ -297,11 +297,15 @@ fn node_checks(
     results: &mut results::Results,
 ) {
     if plan.checkers.iter().any(|c| c == "db-alive") {
-        let killed = alive::killed(
-            lock(&shared.applied)
-                .iter()
-                .map(|a| (a.kind.as_str(), &a.value)),
-        );
+        let killed = alive::killed(lock(&shared.applied).iter().map(|a| {
+            (
+                a.kind.as_str(),
+                &a.value,
+                a.start_ns,
+                a.stop_ns,
+                a.error.is_some(),
+            )
+        }));
         let (v, j, lines) = alive::check(&lock(&shared.probes), &killed);
         results.add("db-alive", v, j, &lines);
     }
@@ -753,6 +757,8 @@ async fn nemesis_loop(
                 }
             },
         };
+        // Before a kill's restart could hide a crash.
+        probe_alive(s, db, "fault").await;
         let start_f: Arc<str> = Arc::from(fault.start_f());
         s.recorder.record(event(
             Process::Nemesis,
