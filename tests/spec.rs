@@ -507,3 +507,98 @@ fn set_checkers_need_a_set_workload() {
         &["checkers", "did you mean `set-full`?"],
     );
 }
+
+#[test]
+fn jepsen_workloads_and_checker_options_name_their_key() {
+    let kind = |k: &str| with("  kind: cas-register\n", &format!("  kind: {k}\n"));
+    assert_error(
+        "counter-on-register.yaml",
+        &format!("{GOOD}checkers: [counter]\n"),
+        &[
+            "checkers",
+            "the counter checker needs a counter workload, not cas-register",
+        ],
+    );
+    assert_error(
+        "accounts-on-set.yaml",
+        &format!("{}  accounts: 4\n", kind("set")),
+        &["workload.accounts", "only bank workloads take accounts"],
+    );
+    assert_error(
+        "one-account.yaml",
+        &format!("{}  accounts: 1\n  max_transfer: 0\n", kind("bank")),
+        &["workload.accounts", "2 to 1000", "workload.max_transfer"],
+    );
+    assert_error(
+        "counter-keys.yaml",
+        &format!("{}  keys: independent\n", kind("counter")),
+        &["workload.keys", "counter workloads use one object"],
+    );
+    assert_error(
+        "counter-negative.yaml",
+        &format!("{}  values: -3..2\n", kind("counter")),
+        &["workload.values", "must not be negative"],
+    );
+    assert_error(
+        "queue-mix.yaml",
+        &format!("{}  mix: {{ enqueue: 1, drain: 1 }}\n", kind("queue")),
+        &["workload.mix", "\"drain\" is not an op of this workload"],
+    );
+    assert_error(
+        "bad-regex.yaml",
+        &format!("{GOOD}log_pattern: \"FATAL|(panic\"\n"),
+        &["log_pattern", "not a regular expression"],
+    );
+    assert_error(
+        "log-pattern-alone.yaml",
+        &format!("{GOOD}checkers: [linearizable, log-pattern]\n"),
+        &["checkers", "needs `log_pattern:`"],
+    );
+    assert_error(
+        "long-fork.yaml",
+        &format!("{GOOD}checkers: [long-fork]\n"),
+        &[
+            "checkers",
+            "the long-fork checker needs a long-fork workload",
+        ],
+    );
+    assert_error(
+        "group-of-one.yaml",
+        &format!("{}  group_size: 1\n", kind("long-fork")),
+        &["workload.group_size", "2 to 100"],
+    );
+    // The good ones: defaults per workload, db-alive always, log-pattern
+    // when a pattern is given.
+    for (k, first) in [
+        ("counter", "counter"),
+        ("bank", "bank"),
+        ("queue", "total-queue"),
+        ("unique-ids", "unique-ids"),
+        ("long-fork", "long-fork"),
+    ] {
+        let (code, out, err) = dry_run_text(&format!("{k}.yaml"), &kind(k));
+        assert_eq!(code, 0, "{k}: {err}");
+        assert!(
+            out.contains(&format!("checkers: {first}, stats, perf, db-alive")),
+            "{k}: {out}"
+        );
+    }
+    let (code, out, err) = dry_run_text(
+        "logs.yaml",
+        &format!("{GOOD}log_pattern: \"panic|FATAL\"\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("checkers: linearizable, stats, perf, db-alive, log-pattern"),
+        "{out}"
+    );
+}
+
+/// `faultline test --dry-run` on spec text written to a temporary file.
+fn dry_run_text(name: &str, yaml: &str) -> (i32, String, String) {
+    let dir = std::env::temp_dir().join(format!("faultline-spec-dry-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).unwrap();
+    dry_run(&dir, &[path.to_str().unwrap()])
+}

@@ -12,6 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Shell function: is pid $1 alive (a paused process is) and not a zombie?
+const ALIVE: &str = "alive() { [ -r /proc/$1/stat ] && [ \"$(sed 's/.*) //' /proc/$1/stat | cut -d' ' -f1)\" != Z ]; }";
+
 /// The DB on the test's nodes.
 pub struct Db {
     plan: Arc<Plan>,
@@ -267,6 +270,54 @@ impl Db {
         self.each("teardown", scripts, Duration::from_secs(60))
             .await
             .map(|_| ())
+    }
+
+    /// Whether the DB process (the pidfile's pid) is alive on each node,
+    /// in node order: `Ok(None)` alive (a paused process counts), `Ok(Some(
+    /// (pid, tail)))` dead, with the pid the pidfile held (empty if none)
+    /// and the last `lines` lines of its log; `Err` when the node could not
+    /// be asked. Changes nothing on the nodes.
+    pub async fn liveness(&self, lines: usize) -> Vec<Result<Option<(String, String)>, String>> {
+        let scripts: Vec<Result<String, String>> = (0..self.remotes.len())
+            .map(|i| {
+                let pidfile = quote(&self.pidfile(i)?);
+                let log = quote(&self.render(i, &self.plan.log)?);
+                Ok(format!(
+                    "{ALIVE}; pid=$(cat {pidfile} 2>/dev/null); \
+                     if [ -n \"$pid\" ] && alive \"$pid\"; then echo alive; \
+                     else echo \"dead $pid\"; tail -n {lines} {log} 2>/dev/null; fi; true"
+                ))
+            })
+            .collect();
+        let jobs = self
+            .remotes
+            .iter()
+            .cloned()
+            .zip(scripts.iter().map(|s| {
+                Cmd::shell(s.clone().unwrap_or_else(|_| "exit 3".into()))
+                    .sudo(true)
+                    .timeout(Duration::from_secs(10))
+            }))
+            .collect();
+        let results = on_all_each(jobs).await;
+        scripts
+            .into_iter()
+            .zip(results)
+            .map(|(script, r)| {
+                script?;
+                let out = r.map_err(|e| e.to_string())?;
+                if !out.success() {
+                    return Err(format!("the liveness probe failed: {}", out.stderr_text()));
+                }
+                let text = out.stdout_text();
+                let (first, tail) = text.split_once('\n').unwrap_or((&text, ""));
+                match first.trim().strip_prefix("dead") {
+                    Some(pid) => Ok(Some((pid.trim().to_string(), tail.to_string()))),
+                    None if first.trim() == "alive" => Ok(None),
+                    None => Err(format!("the liveness probe printed {first:?}")),
+                }
+            })
+            .collect()
     }
 
     /// Names of the current primaries, from the `primaries` probe (empty if

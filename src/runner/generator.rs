@@ -40,6 +40,12 @@ pub struct Generator {
     fresh_key: u64,
     txn_length: usize,
     max_writes_per_key: usize,
+    /// bank: accounts `0..accounts`, transfers of `1..=max_transfer`.
+    accounts: usize,
+    max_transfer: i64,
+    /// long-fork: keys per read group, and the next key to insert.
+    fork_group: u64,
+    next_insert: u64,
 }
 
 impl Generator {
@@ -74,6 +80,10 @@ impl Generator {
             fresh_key: plan.key_count as u64,
             txn_length: plan.txn_length,
             max_writes_per_key: plan.max_writes_per_key,
+            accounts: plan.workload_options.accounts.max(2),
+            max_transfer: plan.workload_options.max_transfer.max(1),
+            fork_group: plan.workload_options.group_size.unwrap_or(3).max(1) as u64,
+            next_insert: 0,
         }
     }
 
@@ -105,7 +115,12 @@ impl Generator {
     }
 
     fn key_of(&mut self, worker: usize) -> Option<u64> {
-        if self.keys == KeyMode::Single || self.kind == WorkloadKind::Set {
+        if self.keys == KeyMode::Single
+            || !matches!(
+                self.kind,
+                WorkloadKind::Register | WorkloadKind::CasRegister
+            )
+        {
             return None;
         }
         let slot = (worker / self.group_size).min(self.groups.len() - 1);
@@ -156,18 +171,66 @@ impl Generator {
                 let new = self.fresh_value(k);
                 json!([old, new])
             }
-            "add" => {
+            "add" if self.kind == WorkloadKind::Counter => json!(self.increment()),
+            "add" | "enqueue" => {
                 self.next_element += 1;
                 json!(self.next_element)
+            }
+            "transfer" => self.transfer(),
+            "insert" => {
+                let k = self.next_insert;
+                self.next_insert += 1;
+                return (Arc::from("txn"), None, json!([["w", k, 1]]));
+            }
+            "read" if self.kind == WorkloadKind::LongFork => {
+                return (Arc::from("txn"), None, self.group_read(true));
             }
             _ => Value::Null,
         };
         (f, key.map(|k| json!(k)), value)
     }
 
+    /// long-fork: a read of every key in the group of the latest insert,
+    /// in random order (`shuffle`) or in key order.
+    fn group_read(&mut self, shuffle: bool) -> Value {
+        let n = self.fork_group;
+        let first = self.next_insert.saturating_sub(1) / n * n;
+        let mut keys: Vec<u64> = (first..first + n).collect();
+        if shuffle {
+            for i in (1..keys.len()).rev() {
+                keys.swap(i, self.rng.usize(..i + 1));
+            }
+        }
+        Value::Array(keys.iter().map(|k| json!(["r", k, null])).collect())
+    }
+
+    /// A counter increment: 1, or drawn from the `values` range.
+    fn increment(&mut self) -> i64 {
+        match self.values {
+            Values::Unique => 1,
+            Values::Range(lo, hi) => lo + self.rng.usize(..(hi - lo) as usize) as i64,
+        }
+    }
+
+    /// A bank transfer `{from, to, amount}` between two distinct accounts
+    /// (Jepsen's `bank/transfer`).
+    fn transfer(&mut self) -> Value {
+        let from = self.rng.usize(..self.accounts);
+        let to = (from + 1 + self.rng.usize(..self.accounts - 1)) % self.accounts;
+        let amount = 1 + self.rng.usize(..self.max_transfer as usize) as i64;
+        json!({"from": from, "to": to, "amount": amount})
+    }
+
     /// A read of the key `worker` last used (the final-reads phase); for
-    /// transactional workloads, a transaction reading every key in use.
-    pub fn final_read(&self, worker: usize) -> OpSpec {
+    /// transactional workloads, a transaction reading every key in use; for
+    /// queues a `drain` (what is left), for unique ids one more `generate`.
+    pub fn final_read(&mut self, worker: usize) -> OpSpec {
+        match self.kind {
+            WorkloadKind::LongFork => return (Arc::from("txn"), None, self.group_read(false)),
+            WorkloadKind::Queue => return (Arc::from("drain"), None, Value::Null),
+            WorkloadKind::UniqueIds => return (Arc::from("generate"), None, Value::Null),
+            _ => {}
+        }
         if self.kind.is_txn() {
             let mops: Vec<Value> = self.active.iter().map(|k| json!(["r", k, null])).collect();
             return (Arc::from("txn"), None, Value::Array(mops));
@@ -216,6 +279,8 @@ mod tests {
             nemesis: None,
             checkers: vec![],
             consistency_models: vec![],
+            workload_options: Default::default(),
+            log_pattern: None,
             key_count: 3,
             txn_length: 4,
             max_writes_per_key: 4,
@@ -259,6 +324,83 @@ mod tests {
             (0..20).map(|i| b.next(i % 6)).collect::<Vec<_>>()
         );
         assert!(a.next(0).1.is_none());
+    }
+
+    #[test]
+    fn jepsen_workloads_make_jepsen_ops() {
+        let mut p = plan(KeyMode::Single);
+        p.workload = WorkloadKind::Bank;
+        p.mix = vec![("transfer".into(), 1), ("read".into(), 1)];
+        p.workload_options.accounts = 3;
+        p.workload_options.max_transfer = 4;
+        let mut g = Generator::new(&p, 6, 3);
+        let ops: Vec<OpSpec> = (0..200).map(|i| g.next(i % 6)).collect();
+        let transfers: Vec<&Value> = ops
+            .iter()
+            .filter(|(f, _, _)| &**f == "transfer")
+            .map(|(_, _, v)| v)
+            .collect();
+        assert!(transfers.len() > 50);
+        for t in transfers {
+            let (from, to, amount) = (&t["from"], &t["to"], &t["amount"]);
+            assert_ne!(from, to, "{t}");
+            assert!(
+                from.as_u64().unwrap() < 3 && to.as_u64().unwrap() < 3,
+                "{t}"
+            );
+            assert!((1..=4).contains(&amount.as_i64().unwrap()), "{t}");
+        }
+        assert!(ops
+            .iter()
+            .all(|(f, k, v)| k.is_none() && (&**f != "read" || v.is_null())));
+
+        p.workload = WorkloadKind::Counter;
+        p.mix = vec![("add".into(), 1)];
+        p.values = Values::Range(1, 4);
+        let mut g = Generator::new(&p, 6, 3);
+        assert!((0..50).all(|i| (1..4).contains(&g.next(i).2.as_i64().unwrap())));
+
+        p.workload = WorkloadKind::Queue;
+        p.mix = vec![("enqueue".into(), 1), ("dequeue".into(), 1)];
+        let mut g = Generator::new(&p, 6, 3);
+        let enq: Vec<i64> = (0..100)
+            .map(|i| g.next(i))
+            .filter(|(f, _, _)| &**f == "enqueue")
+            .map(|(_, _, v)| v.as_i64().unwrap())
+            .collect();
+        let distinct: std::collections::BTreeSet<&i64> = enq.iter().collect();
+        assert_eq!(distinct.len(), enq.len(), "enqueued values are unique");
+        assert_eq!(&*g.final_read(0).0, "drain");
+
+        p.workload = WorkloadKind::LongFork;
+        p.mix = vec![("insert".into(), 1), ("read".into(), 1)];
+        p.workload_options.group_size = Some(3);
+        let mut g = Generator::new(&p, 6, 3);
+        let ops: Vec<OpSpec> = (0..100).map(|i| g.next(i)).collect();
+        let mut inserted = Vec::new();
+        for (f, _, v) in &ops {
+            assert_eq!(&**f, "txn");
+            let mops = v.as_array().unwrap();
+            if mops[0][0] == "w" {
+                assert_eq!(mops.len(), 1, "{v}");
+                inserted.push(mops[0][1].as_u64().unwrap());
+            } else {
+                // A whole group, every key once.
+                let mut keys: Vec<u64> = mops.iter().map(|m| m[1].as_u64().unwrap()).collect();
+                keys.sort();
+                assert_eq!(keys.len(), 3, "{v}");
+                assert_eq!(keys[0] % 3, 0, "{v}");
+                assert_eq!(keys, (keys[0]..keys[0] + 3).collect::<Vec<_>>(), "{v}");
+            }
+        }
+        let distinct: std::collections::BTreeSet<&u64> = inserted.iter().collect();
+        assert_eq!(distinct.len(), inserted.len(), "every key inserted once");
+
+        p.workload = WorkloadKind::UniqueIds;
+        p.mix = vec![("generate".into(), 1)];
+        let mut g = Generator::new(&p, 6, 3);
+        assert_eq!(&*g.next(0).0, "generate");
+        assert_eq!(&*g.final_read(0).0, "generate");
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! the summary. The history is appended and flushed op by op to
 //! `history.jsonl` while the test runs.
 
+pub mod alive;
 pub mod db;
 pub mod generator;
+pub mod log_pattern;
 mod progress;
 pub mod recorder;
 pub mod reproduce;
@@ -78,6 +80,8 @@ struct Shared {
     fault: Mutex<Option<String>>,
     /// Faults applied so far, for results.json.
     applied: Mutex<Vec<reproduce::Applied>>,
+    /// What the db-alive probes found.
+    probes: Mutex<Vec<alive::Probe>>,
 }
 
 /// A failed run: the message and the exit code it maps to.
@@ -195,6 +199,7 @@ pub async fn run(
                 plan: plan.clone(),
                 fault: Mutex::new(None),
                 applied: Mutex::new(Vec::new()),
+                probes: Mutex::new(Vec::new()),
             });
             client_setup(&shared).await.map_err(RunError::bad)?;
             Ok(main_phase(shared, &db, nemesis.as_deref(), replay).await)
@@ -241,6 +246,7 @@ pub async fn run(
         )
         .await
     };
+    node_checks(&plan, &shared, &dir, &mut results);
     let record = reproduce::RunRecord {
         faultline: reproduce::Build::current(),
         seed: plan.seed,
@@ -276,6 +282,56 @@ pub async fn run(
         dir,
         summary: results.text,
     })
+}
+
+/// The checkers that look at the nodes rather than the history: db-alive
+/// (what the liveness probes found) and log-pattern (over the logs pulled
+/// into `dir`), added to `results`.
+fn node_checks(
+    plan: &Plan,
+    shared: &Shared,
+    dir: &std::path::Path,
+    results: &mut results::Results,
+) {
+    if plan.checkers.iter().any(|c| c == "db-alive") {
+        let killed = alive::killed(lock(&shared.applied).iter().map(|a| {
+            (
+                a.kind.as_str(),
+                &a.value,
+                a.start_ns,
+                a.stop_ns,
+                a.error.is_some(),
+            )
+        }));
+        let (v, j, lines) = alive::check(&lock(&shared.probes), &killed);
+        results.add("db-alive", v, j, &lines);
+    }
+    if let Some(p) = &plan.log_pattern {
+        let (v, j, lines) = log_pattern::check(dir, p);
+        results.add("log-pattern", v, j, &lines);
+    }
+}
+
+/// Probes whether the DB is alive on every node (for db-alive), at `at`.
+async fn probe_alive(s: &Shared, db: &Db, at: &'static str) {
+    if !s.plan.checkers.iter().any(|c| c == "db-alive") {
+        return;
+    }
+    let found = db.liveness(alive::TAIL_LINES).await;
+    let time = s.recorder.now();
+    let probes: Vec<alive::Probe> = s
+        .nodes
+        .iter()
+        .zip(found)
+        .map(|(n, f)| alive::Probe::new(at, time, &n.name, f))
+        .collect();
+    for p in probes.iter().filter(|p| p.state != "alive") {
+        log_line(
+            s,
+            &format!("db-alive: the DB on {} is {} at {at}", p.node, p.state),
+        );
+    }
+    lock(&s.probes).extend(probes);
 }
 
 /// Runs the checkers (`check`) on a blocking thread, off the async
@@ -426,6 +482,8 @@ async fn main_phase(
             clients.push(c);
         }
     }
+    // Before the heal, which restarts a DB found dead.
+    probe_alive(&shared, db, "heal").await;
     if let Some(n) = nemesis {
         match n.heal_all().await {
             Ok(repaired) => record_nemesis(&shared, "heal", serde_json::json!(repaired), None),
@@ -447,6 +505,7 @@ async fn main_phase(
         }
         while reads.join_next().await.is_some() {}
     }
+    probe_alive(&shared, db, "end").await;
     for (_, _, mut c) in clients {
         c.close().await;
     }
@@ -491,7 +550,9 @@ async fn perform(
         Some(node),
     ));
     let reply = crate::client::invoke(client, &req, s.plan.op_timeout).await;
-    let result = if reply.kind == OpType::Ok && matches!(&*f, "read" | "dequeue" | "txn") {
+    let result = if reply.kind == OpType::Ok
+        && matches!(&*f, "read" | "dequeue" | "drain" | "generate" | "txn")
+    {
         reply.value
     } else {
         value
@@ -669,6 +730,8 @@ async fn nemesis_loop(
                 }
             },
         };
+        // Before a kill's restart could hide a crash.
+        probe_alive(s, db, "fault").await;
         let start_f: Arc<str> = Arc::from(fault.start_f());
         s.recorder.record(event(
             Process::Nemesis,

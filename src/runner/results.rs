@@ -29,6 +29,23 @@ pub struct Results {
 }
 
 impl Results {
+    /// Adds the result of a checker computed outside [`check`] (one that
+    /// looks at the nodes rather than the history: db-alive, log-pattern):
+    /// merges its verdict, keeps its result in `checkers`, and adds its
+    /// lines to the summary.
+    pub fn add(&mut self, name: &str, valid: Validity, result: Value, lines: &[String]) {
+        self.valid = self.valid.merge(valid);
+        self.json["valid"] = json!(self.valid);
+        if !self.json["checkers"].is_object() {
+            self.json["checkers"] = json!({});
+        }
+        self.json["checkers"][name] = result;
+        let _ = writeln!(self.text, "{name}: {valid}");
+        for l in lines {
+            let _ = writeln!(self.text, "  {l}");
+        }
+    }
+
     /// Writes the witness, if any, to `dir/witness.json` (naming the
     /// history as `history.jsonl`, the file beside it); returns whether
     /// there was one.
@@ -42,9 +59,16 @@ impl Results {
     }
 }
 
-/// One of Jepsen's checkers (`set`, `set-full`).
-fn jepsen_checker(name: &str, history: &History, text: &mut String) -> (Validity, Value) {
-    match faultline_checkers::jepsen::check(name, history, &Default::default()) {
+/// One of Jepsen's checkers (`set`, `set-full`, `counter`, `bank`,
+/// `total-queue`, `unique-ids`, `long-fork`), with the spec's options.
+fn jepsen_checker(
+    plan: &Plan,
+    name: &str,
+    history: &History,
+    text: &mut String,
+) -> (Validity, Value) {
+    let opts = plan.workload_options.jepsen(plan.workload);
+    match faultline_checkers::jepsen::check(name, history, &opts) {
         Ok(r) => {
             let _ = writeln!(text, "{name}: {}", r.valid);
             for line in &r.lines {
@@ -99,7 +123,11 @@ pub fn check_with(
             "elle" => elle(plan, history, time_limit, &interrupt, &mut text),
             "stats" => stats(history, &mut text),
             "perf" => perf(history, &mut text),
-            "set" | "set-full" => jepsen_checker(name, history, &mut text),
+            "set" | "set-full" | "counter" | "bank" | "total-queue" | "unique-ids"
+            | "long-fork" => jepsen_checker(plan, name, history, &mut text),
+            // These look at the nodes, not the history: the runner adds
+            // their results (Results::add).
+            "db-alive" | "log-pattern" => continue,
             other => (
                 Validity::Unknown,
                 json!({"valid": "unknown", "error": format!("unknown checker {other}")}),
@@ -144,6 +172,16 @@ fn linearizable(
             return (
                 Validity::Unknown,
                 json!({"valid": "unknown", "error": "use the elle checker for transactions"}),
+            )
+        }
+        WorkloadKind::Counter
+        | WorkloadKind::Bank
+        | WorkloadKind::Queue
+        | WorkloadKind::UniqueIds
+        | WorkloadKind::LongFork => {
+            return (
+                Validity::Unknown,
+                json!({"valid": "unknown", "error": format!("the linearizable checker does not fit {} workloads", plan.workload.name())}),
             )
         }
     };
@@ -385,6 +423,58 @@ mod tests {
         assert!(!r.write_witness(&dir).unwrap());
         assert!(!dir.join("witness.json").exists());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn bank_plan(checkers: &str) -> Plan {
+        let text = format!(
+            "name: t\ndb:\n  start:\n    command: x\nclient:\n  kind: exec\n  command: x\n\
+             workload:\n  kind: bank\n  accounts: 2\n  total: 10\ncheckers: {checkers}\n"
+        );
+        crate::spec::from_text(Path::new("t.yaml"), text, ".".into())
+            .unwrap()
+            .validate()
+            .unwrap()
+    }
+
+    fn op(i: u64, kind: OpType, f: &str, value: Value) -> Op {
+        let mut o = Op::new(0, Process::Client(0), kind, f, value);
+        o.index = i;
+        o.time = i as i64;
+        o
+    }
+
+    #[test]
+    fn several_checkers_give_the_worst_verdict_and_keep_every_result() {
+        let read = |i, v: Value| {
+            [
+                op(i, OpType::Invoke, "read", Value::Null),
+                op(i + 1, OpType::Ok, "read", v),
+            ]
+        };
+        let good: Vec<Op> = read(0, json!({"0": 4, "1": 6}))
+            .into_iter()
+            .chain(read(2, json!({"0": 5, "1": 5})))
+            .collect();
+        let plan = bank_plan("[bank, stats]");
+        assert_eq!(plan.checkers, ["bank", "stats", "db-alive"]);
+        let mut r = check(&plan, &History::new(good.clone()), Duration::from_secs(5));
+        assert_eq!(r.valid, Validity::Valid, "{}", r.text);
+        // The runner adds db-alive; a crash makes the run invalid.
+        r.add("db-alive", Validity::Invalid, json!({"valid": false}), &[]);
+        assert_eq!(r.valid, Validity::Invalid);
+        assert_eq!(r.json["valid"], false);
+        assert!(r.text.contains("db-alive: invalid"), "{}", r.text);
+
+        let mut bad = good;
+        bad.extend(read(4, json!({"0": 5, "1": 4})));
+        let r = check(&plan, &History::new(bad), Duration::from_secs(5));
+        assert_eq!(r.valid, Validity::Invalid, "{}", r.text);
+        assert_eq!(r.json["checkers"]["stats"]["valid"], true);
+        let bank = &r.json["checkers"]["bank"];
+        assert_eq!(bank["errors"]["wrong-total"]["count"], 1, "{bank}");
+        // The spec's accounts and total reach the checker.
+        assert_eq!(bank["total"], 10);
+        assert_eq!(bank["accounts"], json!(["0", "1"]));
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! checked and typed — before anything touches a node. Errors name
 //! `file:line:column` and the offending key.
 
+mod checkers;
 mod duration;
 mod plan;
 mod render;
 
+pub use checkers::{WorkloadOptions, CHECKERS};
 pub use duration::{DurationField, MAX_SECONDS};
 pub use plan::{
     Concurrency, KeyMode, NodesPlan, Overrides, Plan, Values, WorkloadKind, MAX_WORKERS,
@@ -42,9 +44,15 @@ pub struct Spec {
     /// Faults to inject.
     #[serde(default)]
     pub nemesis: Option<NemesisSpec>,
-    /// Checkers to run: linearizable, elle, stats, perf.
+    /// Checkers to run: linearizable, elle, stats, perf, Jepsen's
+    /// (set, set-full, counter, bank, total-queue, unique-ids), db-alive,
+    /// log-pattern.
     #[serde(default)]
     pub checkers: Option<Vec<String>>,
+    /// A regular expression: every line of the pulled node logs it
+    /// matches makes the run invalid (the log-pattern checker).
+    #[serde(default)]
+    pub log_pattern: Option<String>,
     /// Consistency models for the elle checker (default serializable).
     #[serde(default)]
     pub consistency_models: Option<Vec<String>>,
@@ -219,7 +227,8 @@ pub struct ClientSpec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSpec {
-    /// `register`, `cas-register` or `set`.
+    /// `register`, `cas-register`, `set`, `list-append`, `rw-register`,
+    /// `counter`, `bank`, `queue` or `unique-ids`.
     pub kind: String,
     /// `independent` (many keys) or `single`.
     #[serde(default)]
@@ -240,6 +249,26 @@ pub struct WorkloadSpec {
     /// fresh one (default 32, as Jepsen).
     #[serde(default)]
     pub max_writes_per_key: Option<usize>,
+    /// bank: accounts `0..accounts` (default 5).
+    #[serde(default)]
+    pub accounts: Option<usize>,
+    /// bank: the total of all balances the checker holds reads to
+    /// (default: the first read's).
+    #[serde(default)]
+    pub total: Option<i64>,
+    /// bank: the largest amount one transfer moves (default 5).
+    #[serde(default)]
+    pub max_transfer: Option<i64>,
+    /// bank: negative balances are allowed (default false).
+    #[serde(default)]
+    pub negative_balances: Option<bool>,
+    /// set: reads must be linearizable, so set-full counts stale reads as
+    /// errors (default false).
+    #[serde(default)]
+    pub linearizable_reads: Option<bool>,
+    /// long-fork: keys per read group (default 3).
+    #[serde(default)]
+    pub group_size: Option<usize>,
 }
 
 /// `generator:`

@@ -120,6 +120,17 @@ pub enum WorkloadKind {
     ListAppend,
     /// Transactions of register writes and reads (Elle).
     RwRegister,
+    /// add n, read (Jepsen's counter).
+    Counter,
+    /// transfer, read of every balance (Jepsen's bank).
+    Bank,
+    /// enqueue, dequeue, drain (Jepsen's total-queue).
+    Queue,
+    /// generate (Jepsen's unique-ids).
+    UniqueIds,
+    /// Single-key inserts and reads of key groups, as transactions
+    /// (Jepsen's long-fork).
+    LongFork,
 }
 
 impl WorkloadKind {
@@ -131,6 +142,11 @@ impl WorkloadKind {
             WorkloadKind::Set => "set",
             WorkloadKind::ListAppend => "list-append",
             WorkloadKind::RwRegister => "rw-register",
+            WorkloadKind::Counter => "counter",
+            WorkloadKind::Bank => "bank",
+            WorkloadKind::Queue => "queue",
+            WorkloadKind::UniqueIds => "unique-ids",
+            WorkloadKind::LongFork => "long-fork",
         }
     }
 
@@ -191,6 +207,10 @@ pub struct Plan {
     pub checkers: Vec<String>,
     /// Consistency models for the elle checker.
     pub consistency_models: Vec<String>,
+    /// Workload options (bank accounts, ...) for the generator and checkers.
+    pub workload_options: super::WorkloadOptions,
+    /// The log-pattern checker's regular expression.
+    pub log_pattern: Option<String>,
     /// Transactional workloads: keys in use at once.
     pub key_count: usize,
     /// Transactional workloads: most micro-ops per txn.
@@ -201,8 +221,6 @@ pub struct Plan {
     /// the exec client's command) are relative to it.
     pub base_dir: PathBuf,
 }
-
-const CHECKERS: [&str; 6] = ["linearizable", "elle", "stats", "perf", "set", "set-full"];
 
 /// Collects every problem found while validating.
 struct Problems<'a> {
@@ -459,7 +477,8 @@ impl Loaded {
                 .collect();
             check_fault_nodes(spec, &names, &mut p);
         }
-        let (checkers, consistency_models) = self.checkers(workload, keys, &mut p);
+        let (checkers, consistency_models, workload_options, log_pattern) =
+            self.checkers(workload, keys, &mut p);
         let ops_per_key = match g.ops_per_key {
             None => 200,
             Some(0) => {
@@ -527,6 +546,8 @@ impl Loaded {
             nemesis,
             checkers,
             consistency_models,
+            workload_options,
+            log_pattern,
             key_count,
             txn_length,
             max_writes_per_key: s.workload.max_writes_per_key.unwrap_or(32),
@@ -608,6 +629,11 @@ impl Loaded {
             "set" => WorkloadKind::Set,
             "list-append" => WorkloadKind::ListAppend,
             "rw-register" => WorkloadKind::RwRegister,
+            "counter" => WorkloadKind::Counter,
+            "bank" => WorkloadKind::Bank,
+            "queue" => WorkloadKind::Queue,
+            "unique-ids" => WorkloadKind::UniqueIds,
+            "long-fork" => WorkloadKind::LongFork,
             other => {
                 let kinds = [
                     "register",
@@ -615,6 +641,11 @@ impl Loaded {
                     "set",
                     "list-append",
                     "rw-register",
+                    "counter",
+                    "bank",
+                    "queue",
+                    "unique-ids",
+                    "long-fork",
                 ];
                 let hint = super::did_you_mean(other, &kinds)
                     .map_or(String::new(), |m| format!(" (did you mean `{m}`?)"));
@@ -636,6 +667,12 @@ impl Loaded {
             WorkloadKind::CasRegister => &["read", "write", "cas"],
             WorkloadKind::Set => &["add", "read"],
             WorkloadKind::ListAppend | WorkloadKind::RwRegister => &["txn"],
+            WorkloadKind::Counter => &["add", "read"],
+            WorkloadKind::Bank => &["transfer", "read"],
+            WorkloadKind::Queue => &["enqueue", "dequeue"],
+            WorkloadKind::UniqueIds => &["generate"],
+            // Both are `txn` ops in the history, as Jepsen records them.
+            WorkloadKind::LongFork => &["insert", "read"],
         };
         let mix: Vec<(String, u32)> = match &self.spec.workload.mix {
             Some(m) => m.iter().map(|(k, v)| (k.clone(), *v)).collect(),
@@ -770,32 +807,25 @@ impl Loaded {
         Some(spec)
     }
 
+    /// `checkers:`, `consistency_models:`, `log_pattern:` and the workload
+    /// options Jepsen's checkers read (see `spec/checkers.rs`).
     fn checkers(
         &self,
         workload: WorkloadKind,
         keys: KeyMode,
         p: &mut Problems,
-    ) -> (Vec<String>, Vec<String>) {
+    ) -> (
+        Vec<String>,
+        Vec<String>,
+        super::WorkloadOptions,
+        Option<String>,
+    ) {
         let s = &self.spec;
-        let first = if workload.is_txn() {
-            "elle"
-        } else {
-            "linearizable"
-        };
-        let checkers = s
-            .checkers
-            .clone()
-            .unwrap_or_else(|| vec![first.into(), "stats".into(), "perf".into()]);
-        for c in &checkers {
-            if (c == "elle" && !workload.is_txn()) || (c == "linearizable" && workload.is_txn()) {
-                p.key(
-                    "checkers",
-                    format!(
-                        "the {c} checker does not fit a {} workload; use {first}",
-                        s.workload.kind
-                    ),
-                );
-            }
+        let (checkers, errs) = super::checkers::checker_list(s, workload);
+        let (options, more) = super::checkers::workload_options(s, workload);
+        let (log_pattern, last) = super::checkers::log_pattern(s);
+        for (key, m) in errs.into_iter().chain(more).chain(last) {
+            p.key(&key, m);
         }
         let consistency_models = s
             .consistency_models
@@ -813,30 +843,6 @@ impl Loaded {
                 );
             }
         }
-        for c in &checkers {
-            if !CHECKERS.contains(&c.as_str()) {
-                let hint = super::did_you_mean(c, &CHECKERS)
-                    .map_or(String::new(), |m| format!(" (did you mean `{m}`?)"));
-                p.key(
-                    "checkers",
-                    format!(
-                        "unknown checker {c:?}; expected {}{hint}",
-                        CHECKERS.join(", ")
-                    ),
-                );
-            }
-        }
-        for c in checkers.iter().filter(|c| *c == "set" || *c == "set-full") {
-            if workload != WorkloadKind::Set {
-                p.key(
-                    "checkers",
-                    format!(
-                        "the {c} checker needs a set workload, not {}",
-                        s.workload.kind
-                    ),
-                );
-            }
-        }
         if workload == WorkloadKind::Set
             && checkers.iter().any(|c| c == "linearizable")
             && keys == KeyMode::Independent
@@ -846,7 +852,48 @@ impl Loaded {
                 "set workloads use a single set; remove `keys: independent`",
             );
         }
-        (checkers, consistency_models)
+        if matches!(
+            workload,
+            WorkloadKind::Counter
+                | WorkloadKind::Bank
+                | WorkloadKind::Queue
+                | WorkloadKind::UniqueIds
+                | WorkloadKind::LongFork
+        ) && keys == KeyMode::Independent
+        {
+            p.key(
+                "workload.keys",
+                format!(
+                    "{} workloads use one {}; remove `keys: independent`",
+                    workload.name(),
+                    if workload == WorkloadKind::UniqueIds {
+                        "id source"
+                    } else {
+                        "object"
+                    }
+                ),
+            );
+        }
+        if workload == WorkloadKind::Counter {
+            if let Some(Values::Range(lo, _)) = self.counter_values() {
+                if lo < 0 {
+                    p.key(
+                        "workload.values",
+                        format!("counter adds must not be negative (Jepsen's counter), found {lo}"),
+                    );
+                }
+            }
+        }
+        (checkers, consistency_models, options, log_pattern)
+    }
+
+    /// `workload.values` as a range, when it parses as one.
+    fn counter_values(&self) -> Option<Values> {
+        let (a, b) = self.spec.workload.values.as_deref()?.split_once("..")?;
+        Some(Values::Range(
+            a.trim().parse().ok()?,
+            b.trim().parse().ok()?,
+        ))
     }
 }
 

@@ -22,7 +22,8 @@ persistent TCP connection and writes exactly one stdout line per operation:
 connection could not be established); ``info`` means the outcome is unknown
 (timeout or broken connection after sending; the connection is then dropped
 and re-opened on the next operation). For ok reads ``value`` is the value
-read (for ``txn``, the transaction with its reads filled in); otherwise it
+read (for ``txn``, the transaction with its reads filled in; for
+``dequeue``, ``drain`` and ``generate`` what was taken or made); otherwise it
 echoes the requested value. stdout carries protocol lines
 only and is flushed after each; diagnostics go to stderr. The client exits
 when stdin reaches EOF.
@@ -34,6 +35,10 @@ import socket
 import sys
 
 TIMEOUT = 1.5
+# Ops whose ok reply carries what the op returned (not the value sent).
+RESULTS = ("read", "txn", "dequeue", "drain", "generate")
+# Ops that go to a named object with --workload.
+NAMED = ("add", "read", "transfer")
 
 
 def log(msg):
@@ -79,7 +84,7 @@ class Connection:
             return {"type": "info", "error": f"indeterminate: {e!r}"}
 
 
-def handle(conn, line):
+def handle(conn, line, workload=None):
     """Turn one stdin line into one stdout response object."""
     try:
         op = json.loads(line)
@@ -88,9 +93,11 @@ def handle(conn, line):
     except ValueError as e:
         log(f"bad operation {line!r}: {e}")
         return {"id": None, "type": "fail", "value": None, "error": f"bad operation: {e}"}
-    request = {"f": op.get("f"), "key": op.get("key"), "value": op.get("value")}
+    f = op.get("f")
+    server_f = f"{workload}-{f}" if workload and f in NAMED else f
+    request = {"f": server_f, "key": op.get("key"), "value": op.get("value")}
     reply = conn.call(request)
-    if reply["type"] == "ok" and request["f"] in ("read", "txn"):
+    if reply["type"] == "ok" and f in RESULTS:
         value = reply.get("value")
     else:
         value = request["value"]
@@ -103,6 +110,8 @@ def handle(conn, line):
 def main():
     p = argparse.ArgumentParser(description="faultline exec client for kvserver")
     p.add_argument("--port", type=int, default=7070, help="kvserver port on the node")
+    p.add_argument("--workload", choices=("set", "counter", "bank"), default=None,
+                   help="the object add/read/transfer go to (default: the registers)")
     args = p.parse_args()
 
     host = os.environ.get("FAULTLINE_NODE_ADDR") or os.environ.get("FAULTLINE_NODE")
@@ -114,7 +123,7 @@ def main():
         for line in sys.stdin:
             if not line.strip():
                 continue
-            sys.stdout.write(json.dumps(handle(conn, line)) + "\n")
+            sys.stdout.write(json.dumps(handle(conn, line, args.workload)) + "\n")
             sys.stdout.flush()
     except BrokenPipeError:
         log("stdout closed, exiting")
