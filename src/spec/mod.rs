@@ -9,6 +9,7 @@ mod checkers;
 mod duration;
 mod plan;
 mod render;
+mod validate;
 
 pub use checkers::{WorkloadOptions, CHECKERS};
 pub use duration::{DurationField, MAX_SECONDS};

@@ -1,0 +1,88 @@
+//! `db:`: the ready probe, the files to configure, the pidfile and log, and
+//! every template rendered for every node before anything is touched.
+
+use super::nodes::sample_nodes;
+use super::Problems;
+use crate::spec::plan::{NodesPlan, Overrides};
+use crate::spec::{Loaded, ReadyField};
+use std::time::Duration;
+
+/// What `db:` gives the plan.
+pub(super) struct DbPlan {
+    /// Ready probe and its timeout.
+    pub ready: Option<(String, Duration)>,
+    /// Pidfile template.
+    pub pidfile: String,
+    /// Log file template.
+    pub log: String,
+}
+
+impl Loaded {
+    /// `db.ready`, `db.configure`, `db.start.pidfile` and `db.start.log`.
+    pub(super) fn db(&self, p: &mut Problems) -> DbPlan {
+        let s = &self.spec;
+        let ready = match &s.db.ready {
+            None => None,
+            Some(ReadyField::Command(c)) => Some((c.clone(), Duration::from_secs(30))),
+            Some(ReadyField::Full { command, timeout }) => {
+                let t = p.duration("db.ready.timeout", timeout, Duration::from_secs(30), true);
+                Some((command.clone(), t))
+            }
+        };
+        for (i, f) in s.db.configure.iter().enumerate() {
+            match (&f.template, &f.source) {
+                (Some(_), None) => {}
+                (None, Some(src)) if self.base_dir().join(src).is_file() => {}
+                (None, Some(src)) => p.key(
+                    "db.configure",
+                    format!(
+                        "entry {}: source {src:?} is not a readable file (relative to {})",
+                        i + 1,
+                        self.base_dir().display()
+                    ),
+                ),
+                _ => p.key(
+                    "db.configure",
+                    format!(
+                        "entry {} ({}): give exactly one of template or source",
+                        i + 1,
+                        f.path
+                    ),
+                ),
+            }
+        }
+        let pidfile =
+            s.db.start
+                .pidfile
+                .clone()
+                .unwrap_or_else(|| "{{ data_dir }}/db.pid".into());
+        let log =
+            s.db.start
+                .log
+                .clone()
+                .unwrap_or_else(|| "{{ data_dir }}/db.log".into());
+        DbPlan {
+            ready,
+            pidfile,
+            log,
+        }
+    }
+
+    /// Renders every template for every node the test will use, with
+    /// undefined variables as errors.
+    pub(super) fn check_templates(
+        &self,
+        db: &DbPlan,
+        o: &Overrides,
+        nodes: &NodesPlan,
+        data_dir: &str,
+        p: &mut Problems,
+    ) {
+        let sample = sample_nodes(nodes, o);
+        for (key, m) in
+            crate::spec::render::check(&self.spec.db, &db.pidfile, &db.log, &sample, data_dir)
+        {
+            p.key(&key, m);
+        }
+    }
+}
