@@ -6,41 +6,11 @@
 
 mod common;
 
-use common::{require, require_root, text};
-use std::process::Command;
+use common::{elle_anomalies as anomalies, require, require_root, run_workload};
 
 fn run(level: &str) -> (Option<i32>, serde_json::Value, String) {
-    let store = std::env::temp_dir().join(format!("faultline-pg-{}", std::process::id()));
-    let spec = format!("workloads/postgres-append-{level}.yaml");
-    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args([
-            "test",
-            &spec,
-            "--time-limit",
-            "25",
-            "--store",
-            store.to_str().unwrap(),
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("faultline runs");
-    let log = format!("{}\n{}", text(&out.stdout), text(&out.stderr));
-    let results = store.join(format!("postgres-append-{level}/latest/results.json"));
-    let json = std::fs::read_to_string(&results)
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}\n{log}", results.display()));
-    (out.status.code(), json, log)
-}
-
-fn anomalies(results: &serde_json::Value) -> Vec<String> {
-    results["checkers"]["elle"]["anomaly_types"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
+    let r = run_workload("pg", &format!("postgres-append-{level}"), 25);
+    (r.code, r.results, r.log)
 }
 
 #[test]

@@ -8,26 +8,10 @@
 
 mod common;
 
-use common::{require, require_root, text};
-use std::process::Command;
+use common::{require, require_root, run_workload};
 
-/// Runs `workloads/NAME.yaml` for a short while; its exit code, its
-/// results.json and the output.
-fn run(name: &str, seconds: u32) -> (Option<i32>, serde_json::Value, String) {
-    let store = std::env::temp_dir().join(format!("faultline-redis-{}", std::process::id()));
-    let spec = format!("workloads/{name}.yaml");
-    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(["test", &spec, "--time-limit", &seconds.to_string()])
-        .args(["--store", store.to_str().unwrap()])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("faultline runs");
-    let log = format!("{}\n{}", text(&out.stdout), text(&out.stderr));
-    let results = store.join(format!("{name}/latest/results.json"));
-    let json: serde_json::Value = std::fs::read_to_string(&results)
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}\n{log}", results.display()));
-    (out.status.code(), json, log)
+fn run(name: &str, seconds: u32) -> common::Run {
+    run_workload("redis", name, seconds)
 }
 
 #[test]
@@ -36,7 +20,9 @@ fn redis_keeps_acknowledged_adds_with_the_aof_and_loses_them_without() {
     require_root();
     require("/usr/bin/redis-server", "redis-server");
 
-    let (code, results, log) = run("redis-durable", 12);
+    let common::Run {
+        code, results, log, ..
+    } = run("redis-durable", 12);
     let set = &results["checkers"]["set-full"];
     assert_eq!(code, Some(0), "{set}\n{log}");
     assert_eq!(set["lost_count"], 0, "{set}");
@@ -47,7 +33,9 @@ fn redis_keeps_acknowledged_adds_with_the_aof_and_loses_them_without() {
         "kills applied: {results}"
     );
 
-    let (code, results, log) = run("redis-no-aof", 12);
+    let common::Run {
+        code, results, log, ..
+    } = run("redis-no-aof", 12);
     let set = &results["checkers"]["set-full"];
     assert_eq!(code, Some(1), "{set}\n{log}");
     let lost = set["lost_count"].as_u64().unwrap_or(0);
@@ -63,7 +51,12 @@ fn redis_keeps_acknowledged_adds_with_the_aof_and_loses_them_without() {
 fn a_sentinel_failover_loses_writes_the_old_primary_acknowledged() {
     require_root();
     require("/usr/bin/redis-sentinel", "redis-sentinel");
-    let (code, results, log) = run("redis-failover", 30);
+    let common::Run {
+        code,
+        results,
+        log,
+        dir,
+    } = run("redis-failover", 30);
     let set = &results["checkers"]["set-full"];
     assert_eq!(code, Some(1), "{set}\n{log}");
     let lost: Vec<i64> = set["lost"]
@@ -73,12 +66,7 @@ fn a_sentinel_failover_loses_writes_the_old_primary_acknowledged() {
     assert!(!lost.is_empty(), "{set}");
     // Among the lost: adds the old primary acknowledged (`ok`), not only
     // indeterminate ones.
-    let history = std::fs::read_to_string(
-        std::env::temp_dir()
-            .join(format!("faultline-redis-{}", std::process::id()))
-            .join("redis-failover/latest/history.jsonl"),
-    )
-    .unwrap();
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
     let acked_lost = history
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

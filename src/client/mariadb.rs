@@ -15,7 +15,7 @@
 //! `user` (default `root`), `password` (default none), `database` (default
 //! `faultline`, created by `setup` if missing).
 
-use super::txn::{micro_op, parse_list};
+use super::txn::{self, micro_op, parse_list, TxnError};
 use super::{Client, ClientConfig, Context, Kind, OpenCtx, Options, Reply, Request};
 use crate::control::BoxFuture;
 use mysql_async::prelude::Queryable;
@@ -124,14 +124,6 @@ pub struct MariaClient {
     isolation: &'static str,
     lists: bool,
     conn: Option<Conn>,
-}
-
-/// How a transaction went wrong: whether COMMIT may have happened, and
-/// whether the connection is still good (the server answered).
-struct TxnError {
-    maybe_committed: bool,
-    broken: bool,
-    error: String,
 }
 
 /// An error before COMMIT: the transaction did not happen.
@@ -250,28 +242,16 @@ impl Client for MariaClient {
 
     fn invoke<'a>(&'a mut self, req: &'a Request) -> BoxFuture<'a, Reply> {
         Box::pin(async move {
-            let Some(mops) = req.value.as_array() else {
-                return Reply::fail(req.value.clone(), "mariadb client runs txn ops");
+            let mops = match txn::mops(req, "mariadb") {
+                Ok(m) => m,
+                Err(r) => return r,
             };
-            // A malformed transaction is never sent: it definitely did not happen.
-            if let Some(e) = mops.iter().find_map(|m| micro_op(m).err()) {
-                return Reply::fail(req.value.clone(), e);
+            let outcome = self.txn(mops).await;
+            // A connection that broke is not used again.
+            if outcome.as_ref().is_err_and(|e| e.broken) {
+                self.conn = None;
             }
-            match self.txn(mops).await {
-                Ok(v) => Reply::ok(v),
-                Err(TxnError {
-                    maybe_committed: true,
-                    error,
-                    ..
-                }) => Reply::info(req.value.clone(), error),
-                Err(TxnError { broken, error, .. }) => {
-                    // A connection that broke is not used again.
-                    if broken {
-                        self.conn = None;
-                    }
-                    Reply::fail(req.value.clone(), error)
-                }
-            }
+            txn::reply(req, outcome)
         })
     }
 

@@ -6,7 +6,7 @@
 //! any error before COMMIT is `fail` (the transaction rolled back); a lost
 //! connection or timeout during COMMIT is `info`.
 
-use super::txn::{micro_op, parse_list};
+use super::txn::{self, micro_op, parse_list, TxnError};
 use super::{Client, ClientConfig, Context, Kind, OpenCtx, Options, Reply, Request};
 use crate::control::BoxFuture;
 use crate::spec::WorkloadKind;
@@ -80,12 +80,6 @@ pub struct PgClient {
     client: Option<tokio_postgres::Client>,
 }
 
-/// How a transaction went wrong: whether COMMIT may have happened.
-struct TxnError {
-    maybe_committed: bool,
-    error: String,
-}
-
 impl PgClient {
     /// A client for the server at `host:port`, running transactions at
     /// `isolation` (`serializable`, `repeatable read`, `read committed`),
@@ -120,10 +114,13 @@ impl PgClient {
         let (isolation, lists) = (self.isolation, self.lists);
         let c = self.connect().await.map_err(|error| TxnError {
             maybe_committed: false,
+            broken: true,
             error,
         })?;
+        // An error without SQLSTATE is a broken connection.
         let early = |e: tokio_postgres::Error| TxnError {
             maybe_committed: false,
+            broken: e.code().is_none(),
             error: describe(&e),
         };
         c.batch_execute(&format!("BEGIN ISOLATION LEVEL {isolation}"))
@@ -134,6 +131,7 @@ impl PgClient {
             // Checked before BEGIN (see `invoke`): these are known shapes.
             let (f, k, v) = micro_op(m).map_err(|error| TxnError {
                 maybe_committed: false,
+                broken: false,
                 error,
             })?;
             let result = match f {
@@ -175,13 +173,11 @@ impl PgClient {
         }
         match c.batch_execute("COMMIT").await {
             Ok(()) => Ok(Value::Array(out)),
-            Err(e) if e.code().is_some() => Err(TxnError {
-                maybe_committed: false,
-                error: describe(&e),
-            }),
+            Err(e) if e.code().is_some() => Err(early(e)),
             // No SQLSTATE: the connection broke, and COMMIT may have happened.
             Err(e) => Err(TxnError {
                 maybe_committed: true,
+                broken: true,
                 error: describe(&e),
             }),
         }
@@ -211,21 +207,15 @@ impl Client for PgClient {
 
     fn invoke<'a>(&'a mut self, req: &'a Request) -> BoxFuture<'a, Reply> {
         Box::pin(async move {
-            let Some(mops) = req.value.as_array() else {
-                return Reply::fail(req.value.clone(), "postgres client runs txn ops");
+            let mops = match txn::mops(req, "postgres") {
+                Ok(m) => m,
+                Err(r) => return r,
             };
-            // A malformed transaction is never sent: it definitely did not happen.
-            if let Some(e) = mops.iter().find_map(|m| micro_op(m).err()) {
-                return Reply::fail(req.value.clone(), e);
+            let outcome = self.txn(mops).await;
+            if outcome.as_ref().is_err_and(|e| e.broken) {
+                self.client = None;
             }
-            match self.txn(mops).await {
-                Ok(v) => Reply::ok(v),
-                Err(TxnError {
-                    maybe_committed: true,
-                    error,
-                }) => Reply::info(req.value.clone(), error),
-                Err(TxnError { error, .. }) => Reply::fail(req.value.clone(), error),
-            }
+            txn::reply(req, outcome)
         })
     }
 

@@ -2,7 +2,45 @@
 //! micro-ops as they arrive in a `txn` request, and lists kept as
 //! comma-separated text.
 
+use super::{Reply, Request};
 use serde_json::Value;
+
+/// How a transaction went wrong: whether COMMIT may have happened, and
+/// whether the connection is broken (not to be used again).
+pub struct TxnError {
+    /// COMMIT was sent and no answer came: the transaction may have happened.
+    pub maybe_committed: bool,
+    /// The connection is gone or in an unknown state.
+    pub broken: bool,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// The micro-ops of a `txn` request, all checked before anything is sent:
+/// a request that is not a transaction, or has a malformed micro-op, is
+/// `fail` (it never happened).
+pub fn mops<'a>(req: &'a Request, client: &str) -> Result<&'a [Value], Reply> {
+    let Some(mops) = req.value.as_array() else {
+        return Err(Reply::fail(
+            req.value.clone(),
+            format!("the {client} client runs txn ops"),
+        ));
+    };
+    match mops.iter().find_map(|m| micro_op(m).err()) {
+        Some(e) => Err(Reply::fail(req.value.clone(), e)),
+        None => Ok(mops),
+    }
+}
+
+/// The reply for a transaction's outcome: `ok` with the micro-ops' results,
+/// `info` when COMMIT may have happened, `fail` otherwise.
+pub fn reply(req: &Request, outcome: Result<Value, TxnError>) -> Reply {
+    match outcome {
+        Ok(v) => Reply::ok(v),
+        Err(e) if e.maybe_committed => Reply::info(req.value.clone(), e.error),
+        Err(e) => Reply::fail(req.value.clone(), e.error),
+    }
+}
 
 /// A micro-op's function, key and written value (0 for reads): `["append"
 /// | "w", KEY, VALUE]` or `["r", KEY, _]`, with integer keys and values.

@@ -135,3 +135,52 @@ pub fn assert_gone(name: &str) {
     assert!(left.is_empty(), "processes left: {left:?}");
     assert!(!dir.exists(), "state dir left: {}", dir.display());
 }
+
+/// One `faultline test workloads/NAME.yaml` run, finished.
+pub struct Run {
+    /// Its exit code.
+    pub code: Option<i32>,
+    /// Its results.json.
+    pub results: serde_json::Value,
+    /// Its stdout and stderr.
+    pub log: String,
+    /// Its run directory in the store.
+    pub dir: std::path::PathBuf,
+}
+
+/// Runs the shipped workload `name` for `seconds` into a store private to
+/// this test process (`tag` tells test binaries apart), and reads its
+/// results.json (panicking with the output when there is none).
+pub fn run_workload(tag: &str, name: &str, seconds: u32) -> Run {
+    let store = std::env::temp_dir().join(format!("faultline-{tag}-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["test", &format!("workloads/{name}.yaml")])
+        .args(["--time-limit", &seconds.to_string()])
+        .args(["--store", store.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("faultline runs");
+    let log = format!("{}\n{}", text(&out.stdout), text(&out.stderr));
+    let dir = store.join(name).join("latest");
+    let results = std::fs::read_to_string(dir.join("results.json"))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}\n{log}", dir.display()));
+    Run {
+        code: out.status.code(),
+        results,
+        log,
+        dir,
+    }
+}
+
+/// The anomaly types the elle checker of a run found.
+pub fn elle_anomalies(results: &serde_json::Value) -> Vec<String> {
+    results["checkers"]["elle"]["anomaly_types"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
