@@ -357,7 +357,7 @@ fn list_shows_owners_and_the_clusters_of_dead_controllers_are_removed() {
         .stderr(std::fs::File::create(root.join("killed.err")).unwrap())
         .spawn()
         .unwrap();
-    let orphan = format!("ft{:04x}", child.id() % 0xffff);
+    let orphan = common::run_cluster(child.id());
     let history = root.join("store/register-demo/latest/history.jsonl");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     while std::fs::read_to_string(&history).map_or(0, |t| t.lines().count()) < 20 {

@@ -226,7 +226,7 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
     // SIGKILL: no teardown can run; the history must still be readable.
     let killed = store().join("kill");
     let mut child = spawn(&killed);
-    let cluster = format!("ft{:04x}", child.id() % 0xffff);
+    let cluster = common::run_cluster(child.id());
     let path = wait_for_ops(&mut child, &killed, 200);
     child.kill().unwrap();
     child.wait().unwrap();
@@ -255,7 +255,7 @@ fn a_killed_controller_leaves_a_checkable_history_and_ctrl_c_finishes_cleanly() 
     // SIGINT: stop, heal, tear down, check, exit with the verdict.
     let interrupted = store().join("interrupt");
     let mut child = spawn(&interrupted);
-    let cluster = format!("ft{:04x}", child.id() % 0xffff);
+    let cluster = common::run_cluster(child.id());
     wait_for_ops(&mut child, &interrupted, 200);
     let t = Instant::now();
     Command::new("kill")
@@ -410,7 +410,7 @@ fn a_closed_stderr_does_not_kill_the_run_or_leave_its_cluster() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let cluster = format!("ft{:04x}", child.id() % 0xffff);
+    let cluster = common::run_cluster(child.id());
     // Whoever read stderr went away (`faultline test ... 2>&1 | head -1`).
     drop(child.stderr.take());
     let out = child.wait_with_output().unwrap();

@@ -20,8 +20,30 @@ pub struct Owner {
 impl Owner {
     /// This process.
     pub fn current() -> Option<Owner> {
-        let pid = std::process::id() as i32;
+        Owner::of(std::process::id() as i32)
+    }
+
+    /// Process `pid`, if it runs.
+    pub fn of(pid: i32) -> Option<Owner> {
         start_time(pid).map(|start_time| Owner { pid, start_time })
+    }
+
+    /// The name of the cluster this controller makes for its run: `ft` and
+    /// six hex digits of its pid and start time. Not the pid alone: pids
+    /// are reused (32768 of them wrap within minutes of builds), and a name
+    /// is also what network namespaces are found by, machine-wide.
+    pub fn cluster_name(&self) -> String {
+        // FNV-1a over pid and start time.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self
+            .pid
+            .to_le_bytes()
+            .into_iter()
+            .chain(self.start_time.to_le_bytes())
+        {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("ft{:06x}", (h ^ (h >> 24) ^ (h >> 48)) & 0xff_ffff)
     }
 
     /// Whether the owner still runs (the same process, not a reused pid).
@@ -41,6 +63,22 @@ fn start_time(pid: i32) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn run_cluster_names_differ_for_a_reused_pid_and_fit_the_name_rules() {
+        let a = super::Owner {
+            pid: 4242,
+            start_time: 100,
+        };
+        let b = super::Owner {
+            pid: 4242,
+            start_time: 101,
+        };
+        assert_ne!(a.cluster_name(), b.cluster_name());
+        assert_eq!(a.cluster_name(), a.cluster_name());
+        assert!(crate::cluster::Layout::new(&a.cluster_name()).is_ok());
+        assert_eq!(a.cluster_name().len(), 8);
+    }
+
     use super::*;
 
     #[test]

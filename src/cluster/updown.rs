@@ -63,6 +63,26 @@ pub fn up(name: &str, n: usize, owner: Option<Owner>) -> Result<State, HostError
 /// that clusters made at the same moment (parallel tests, two users) never
 /// share addresses. Tries the name's preferred /24 first, then the next ones.
 fn claim_subnet(layout: &Layout, n: usize) -> Result<State, HostError> {
+    // Namespaces are named machine-wide: ones of this name with no state
+    // file here belong to a cluster under another state directory, or are
+    // debris; either way not ours to take over.
+    let prefix = format!("{}-n", layout.name);
+    if let Some(ns) = run(&["ip", "netns", "list"])?
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .find(|ns| {
+            ns.strip_prefix(&prefix)
+                .is_some_and(|i| i.bytes().all(|b| b.is_ascii_digit()))
+        })
+    {
+        return Err(HostError::Usage(format!(
+            "network namespace {ns} exists but {} has no state for cluster {}: another cluster state directory ({}) uses this name, or it is debris (`faultline cluster down --name {}` removes it)",
+            Layout::root().display(),
+            layout.name,
+            super::ROOT_ENV,
+            layout.name
+        )));
+    }
     let dir = layout.dir();
     std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
     let lock_path = Layout::subnet_lock();

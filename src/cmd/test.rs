@@ -276,7 +276,10 @@ async fn one_run(
             NodesPlan::Hosts(hosts) => remotes::from_nodes(hosts.clone(), &args.remote),
             NodesPlan::Local(n) => {
                 local = true;
-                let name = format!("ft{:04x}", std::process::id() % 0xffff);
+                let name = cluster::Owner::current().map_or_else(
+                    || format!("ft{:06x}", std::process::id() & 0xff_ffff),
+                    |o| o.cluster_name(),
+                );
                 crate::say!("bringing up local cluster {name} ({n} nodes)");
                 let (orphans, state) = tokio::task::spawn_blocking({
                     let (name, n) = (name.clone(), *n);

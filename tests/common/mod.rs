@@ -184,3 +184,11 @@ pub fn elle_anomalies(results: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The name of the local cluster the `faultline test` process `pid` makes
+/// (read while it runs).
+pub fn run_cluster(pid: u32) -> String {
+    faultline::cluster::Owner::of(pid as i32)
+        .expect("the controller runs")
+        .cluster_name()
+}
