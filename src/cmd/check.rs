@@ -213,7 +213,9 @@ fn check_file_inner(
             Some(h) => h,
             None => format::read_str(src.format, path, &text).map_err(|e| src.read_error(e))?,
         };
-        return jepsen::check(args, &src, &history, name, t0.elapsed());
+        let result = jepsen::check(args, &src, &history, name, t0.elapsed());
+        dispose((history, text));
+        return result;
     }
     let workload = match args.checker {
         CheckerName::ListAppend => Some(elle::Workload::ListAppend),
@@ -254,13 +256,27 @@ fn check_file_inner(
         ModelName::Set => linear::check(&Set, &history, options),
         ModelName::FifoQueue => linear::check(&FifoQueue, &history, options),
     };
-    match result {
-        Ok(analysis) => Ok(FileResult::Checked {
-            analysis: Box::new(analysis),
-            parse,
-            check: t1.elapsed(),
-        }),
-        Err(e) => Err(locate(path, &history, &e)),
+    let check = t1.elapsed();
+    let result = result.map_err(|e| locate(path, &history, &e));
+    dispose(history);
+    result.map(|analysis| FileResult::Checked {
+        analysis: Box::new(analysis),
+        parse,
+        check,
+    })
+}
+
+/// Frees a history on a thread of its own: a million ops are millions of
+/// allocations, whose freeing the verdict need not wait for (and the
+/// process may exit before it ends).
+fn dispose<T: Send + 'static>(x: T) {
+    if std::thread::Builder::new()
+        .name("dispose".into())
+        .spawn(move || drop(x))
+        .is_err()
+    {
+        // No thread to be had: the closure, and the history, were freed
+        // here instead.
     }
 }
 
