@@ -213,8 +213,10 @@ fn check_file_inner(
             Some(h) => h,
             None => format::read_str(src.format, path, &text).map_err(|e| src.read_error(e))?,
         };
+        // The ops own their data: the file's text is not needed while checking.
+        dispose(text);
         let result = jepsen::check(args, &src, &history, name, t0.elapsed());
-        dispose((history, text));
+        dispose(history);
         return result;
     }
     let workload = match args.checker {

@@ -23,6 +23,7 @@ use crate::error::{CheckError, ModelError};
 use crate::history::History;
 use crate::op::{Op, OpType, Process};
 use crate::verdict::Validity;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -138,21 +139,29 @@ fn independent(name: &str, history: &History, opts: &Options) -> Result<Report, 
     };
     let mut lines = Vec::new();
     let all = history.ops();
-    for (key, positions) in parts {
-        // One key's ops at a time: the copies of one key are freed before
-        // the next key's are made.
-        let part = History::part(positions.iter().map(|&i| all[i as usize].clone()).collect());
-        // Errors name positions in the part; point them into the whole.
-        let rep = check_one(name, &part, opts).map_err(|mut e| {
-            let at = |i: usize| part.ops().get(i).map_or(i, |o| o.index as usize);
-            match &mut e {
-                CheckError::History(h) => h.index = at(h.index),
-                CheckError::Model(m) => m.index = at(m.index),
-            }
-            e
-        })?;
-        r.valid = r.valid.merge(rep.valid);
-        match rep.valid {
+    // Keys are checked in parallel; each key's copies are freed as soon as
+    // it is checked, and only the reports of keys that are not valid kept.
+    let outcomes: Vec<Result<(Validity, Option<Report>), CheckError>> = parts
+        .par_iter()
+        .map(|(_, positions)| {
+            let part = History::part(positions.iter().map(|&i| all[i as usize].clone()).collect());
+            // Errors name positions in the part; point them into the whole.
+            let rep = check_one(name, &part, opts).map_err(|mut e| {
+                let at = |i: usize| part.ops().get(i).map_or(i, |o| o.index as usize);
+                match &mut e {
+                    CheckError::History(h) => h.index = at(h.index),
+                    CheckError::Model(m) => m.index = at(m.index),
+                }
+                e
+            })?;
+            Ok((rep.valid, (rep.valid != Validity::Valid).then_some(rep)))
+        })
+        .collect();
+    for ((key, _), outcome) in parts.iter().zip(outcomes) {
+        let (valid, rep) = outcome?;
+        r.valid = r.valid.merge(valid);
+        let Some(rep) = rep else { continue };
+        match valid {
             Validity::Valid => continue,
             Validity::Invalid => r.failures.push(key.clone()),
             Validity::Unknown => r.unknown.push(key.clone()),
