@@ -1,22 +1,12 @@
 //! `faultline check` end to end: verdict lines, JSON output, exit codes,
 //! and errors that name file:line:column.
 
+mod common;
+
+use common::{faultline, text};
 use faultline_checkers::format::jsonl;
 use faultline_checkers::synth::{register_history, RegisterSpec};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn faultline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("faultline runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 const VALID: &str = "checkers/tests/data/jepsen-etcd/etcd_002.log";
 const INVALID: &str = "checkers/tests/data/jepsen-etcd/etcd_000.log";

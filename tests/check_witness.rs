@@ -7,24 +7,15 @@
 #[path = "../checkers/tests/verifier/mod.rs"]
 mod verifier;
 
+mod common;
+
+use common::{faultline, text};
 use faultline_checkers::format::{self, jsonl};
 use faultline_checkers::synth::{register_history, RegisterSpec};
 use serde_json::{json, Value};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn faultline<S: AsRef<OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("faultline runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use std::process::Command;
 
 const VALID: &str = "checkers/tests/data/jepsen-etcd/etcd_002.log";
 const INVALID: &str = "checkers/tests/data/jepsen-etcd/etcd_000.log";

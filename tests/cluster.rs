@@ -420,13 +420,7 @@ fn list_shows_owners_and_the_clusters_of_dead_controllers_are_removed() {
             .map(|c| c["name"].as_str().unwrap().to_string())
             .collect();
     assert_eq!(names, ["tckeep"]);
-    let ns = text(
-        &Command::new("ip")
-            .args(["netns", "list"])
-            .output()
-            .unwrap()
-            .stdout,
-    );
+    let ns = common::netns_list();
     assert!(!ns.contains(&format!("{orphan}-")), "{ns}");
 
     // `down --all` removes every cluster of this root.
@@ -441,13 +435,7 @@ fn list_shows_owners_and_the_clusters_of_dead_controllers_are_removed() {
         text(&fl(&["cluster", "list"]).stdout).trim(),
         "no local clusters"
     );
-    let ns = text(
-        &Command::new("ip")
-            .args(["netns", "list"])
-            .output()
-            .unwrap()
-            .stdout,
-    );
+    let ns = common::netns_list();
     assert!(!ns.contains("tckeep-"), "{ns}");
     let _ = std::fs::remove_dir_all(&root);
 }

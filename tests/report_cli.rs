@@ -2,21 +2,11 @@
 //! a stored run shown again as tables, as its results.json, and as a fresh
 //! report.html and junit.xml; bad input named, with exit 254.
 
+mod common;
+
+use common::{faultline, text};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn faultline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("faultline runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// A stored run: store/demo/STAMP with a results.json and a history whose
 /// stale read the linearizable checker rejected.

@@ -5,12 +5,25 @@
 use faultline::cluster::{Layout, State};
 use std::process::Command;
 
-/// Runs the faultline binary.
-pub fn faultline(args: &[&str]) -> std::process::Output {
+/// Runs the faultline binary in the repository's directory (where the
+/// shipped workloads and test data are).
+pub fn faultline<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("faultline runs")
+}
+
+/// The machine's network namespaces, as `ip netns list` prints them.
+pub fn netns_list() -> String {
+    text(
+        &Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
 }
 
 pub fn text(b: &[u8]) -> String {
@@ -98,13 +111,7 @@ pub fn iptables_rules() -> String {
 
 /// Nothing of cluster `name` is left: namespaces, links, processes, state.
 pub fn assert_gone(name: &str) {
-    let ns = text(
-        &Command::new("ip")
-            .args(["netns", "list"])
-            .output()
-            .unwrap()
-            .stdout,
-    );
+    let ns = netns_list();
     assert!(
         !ns.lines().any(|l| l.starts_with(&format!("{name}-"))),
         "namespaces left: {ns}"
