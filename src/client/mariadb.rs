@@ -47,28 +47,8 @@ pub struct MariaConfig {
 }
 
 fn configure(o: &mut Options<'_>, ctx: &Context) -> Arc<dyn ClientConfig> {
-    if !ctx.workload.is_txn() {
-        o.error(
-            "kind",
-            "the mariadb client runs list-append and rw-register workloads",
-        );
-    }
     let port = o.port("port", 3306);
-    let isolation = match o.choice(
-        "isolation",
-        &[
-            "serializable",
-            "repeatable-read",
-            "read-committed",
-            "read-uncommitted",
-        ],
-        "serializable",
-    ) {
-        "repeatable-read" => "REPEATABLE READ",
-        "read-committed" => "READ COMMITTED",
-        "read-uncommitted" => "READ UNCOMMITTED",
-        _ => "SERIALIZABLE",
-    };
+    let (isolation, lists) = txn::configure(o, ctx, "mariadb", 4);
     let user = o.string("user").unwrap_or_else(|| "root".into());
     let password = o.string("password");
     let database = o.string("database").unwrap_or_else(|| "faultline".into());
@@ -88,7 +68,7 @@ fn configure(o: &mut Options<'_>, ctx: &Context) -> Arc<dyn ClientConfig> {
         user,
         password,
         database,
-        lists: ctx.workload == crate::spec::WorkloadKind::ListAppend,
+        lists,
     })
 }
 

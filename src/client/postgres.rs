@@ -9,7 +9,6 @@
 use super::txn::{self, micro_op, parse_list, TxnError};
 use super::{Client, ClientConfig, Context, Kind, OpenCtx, Options, Reply, Request};
 use crate::control::BoxFuture;
-use crate::spec::WorkloadKind;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio_postgres::NoTls;
@@ -34,26 +33,12 @@ pub struct PgConfig {
 }
 
 fn configure(o: &mut Options<'_>, ctx: &Context) -> Arc<dyn ClientConfig> {
-    if !ctx.workload.is_txn() {
-        o.error(
-            "kind",
-            "the postgres client runs list-append and rw-register workloads",
-        );
-    }
     let port = o.port("port", 5432);
-    let isolation = match o.choice(
-        "isolation",
-        &["serializable", "repeatable-read", "read-committed"],
-        "serializable",
-    ) {
-        "repeatable-read" => "repeatable read",
-        "read-committed" => "read committed",
-        _ => "serializable",
-    };
+    let (isolation, lists) = txn::configure(o, ctx, "postgres", 3);
     Arc::new(PgConfig {
         port,
         isolation,
-        lists: ctx.workload == WorkloadKind::ListAppend,
+        lists,
     })
 }
 

@@ -2,8 +2,43 @@
 //! micro-ops as they arrive in a `txn` request, and lists kept as
 //! comma-separated text.
 
-use super::{Reply, Request};
+use super::{Context, Options, Reply, Request};
+use crate::spec::WorkloadKind;
 use serde_json::Value;
+
+/// Isolation levels: the spec's name, and SQL's.
+const ISOLATION: [(&str, &str); 4] = [
+    ("serializable", "serializable"),
+    ("repeatable-read", "repeatable read"),
+    ("read-committed", "read committed"),
+    ("read-uncommitted", "read uncommitted"),
+];
+
+/// The options every transactional client reads: it runs list-append and
+/// rw-register only; `isolation` is one of the first `levels` of
+/// [`ISOLATION`] (default serializable). Returns the level as SQL spells it,
+/// and whether the workload keeps lists (list-append) or registers.
+pub fn configure(
+    o: &mut Options<'_>,
+    ctx: &Context,
+    client: &str,
+    levels: usize,
+) -> (&'static str, bool) {
+    if !ctx.workload.is_txn() {
+        o.error(
+            "kind",
+            format!("the {client} client runs list-append and rw-register workloads"),
+        );
+    }
+    let offered = &ISOLATION[..levels.min(ISOLATION.len())];
+    let names: Vec<&'static str> = offered.iter().map(|(name, _)| *name).collect();
+    let chosen = o.choice("isolation", &names, "serializable");
+    let sql = offered
+        .iter()
+        .find(|(name, _)| *name == chosen)
+        .map_or("serializable", |(_, sql)| *sql);
+    (sql, ctx.workload == WorkloadKind::ListAppend)
+}
 
 /// How a transaction went wrong: whether COMMIT may have happened, and
 /// whether the connection is broken (not to be used again).
