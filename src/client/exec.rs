@@ -28,16 +28,16 @@ pub struct ExecConfig {
 }
 
 fn configure(o: &mut Options<'_>, _: &Context) -> Arc<dyn ClientConfig> {
-    let given = o.raw("command").is_some();
-    let command = o.string("command").unwrap_or_default();
-    if !given {
-        o.error("", "an exec client needs `command:` (the plugin to run)");
-    } else if command.trim().is_empty() && o.raw("command").is_some_and(|v| v.is_string()) {
-        o.error(
+    // `string` says what is wrong with a command that is not text.
+    match o.raw("command") {
+        None => o.error("", "an exec client needs `command:` (the plugin to run)"),
+        Some(Value::String(c)) if c.trim().is_empty() => o.error(
             "command",
             "expected the plugin's command line, found nothing",
-        );
+        ),
+        Some(_) => {}
     }
+    let command = o.string("command").unwrap_or_default();
     Arc::new(ExecConfig { command })
 }
 
