@@ -118,6 +118,44 @@ fn non_histories_are_bad_input_not_valid() {
         &["check", "--checker", "rw-register", reg],
         "not a rw-register history",
     );
+    // Jepsen's checkers too, `stats` (which counts any op) included.
+    for checker in [
+        "set",
+        "set-full",
+        "bank",
+        "long-fork",
+        "total-queue",
+        "stats",
+    ] {
+        refused(
+            &["check", "--checker", checker, "README.md"],
+            &format!("not a {checker} history"),
+        );
+        refused(
+            &[
+                "check".as_ref(),
+                "--checker".as_ref(),
+                checker.as_ref(),
+                empty.as_os_str(),
+            ],
+            "among its 0 ops",
+        );
+    }
+    refused(
+        &[
+            "check".as_ref(),
+            "--checker".as_ref(),
+            "stats".as_ref(),
+            nemesis.as_os_str(),
+        ],
+        "not a stats history: no completed client operation among its 1 ops",
+    );
+    // A register history has reads, but not of sets.
+    refused(
+        &["check", "--checker", "set", reg],
+        "expected a set read to return a list, found 1",
+    );
+
     // And the same history, checked as what it is, is valid.
     let (code, out, err) = run(&["check", reg]);
     assert_eq!(code, Some(0), "{err}");

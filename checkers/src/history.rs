@@ -8,12 +8,16 @@
 
 use crate::error::HistoryError;
 use crate::op::{Op, OpType, Process};
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// The ops of one test, in recorded (completion) order.
+///
+/// Values are [`serde_json::Value`]s unless another value type is asked for
+/// (see [`Op`]).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct History {
-    ops: Vec<Op>,
+pub struct History<V = Value> {
+    ops: Vec<Op<V>>,
     lines: Vec<u32>,
 }
 
@@ -30,15 +34,15 @@ pub struct Pair {
 
 impl Pair {
     /// The outcome: the completion's type, or `Info` when there is none.
-    pub fn outcome(&self, history: &History) -> OpType {
+    pub fn outcome<V>(&self, history: &History<V>) -> OpType {
         self.completion
             .map_or(OpType::Info, |c| history.ops[c].kind)
     }
 }
 
-impl History {
+impl<V> History<V> {
     /// A history of `ops`; each op's `index` is set to its position.
-    pub fn new(mut ops: Vec<Op>) -> History {
+    pub fn new(mut ops: Vec<Op<V>>) -> History<V> {
         for (i, op) in ops.iter_mut().enumerate() {
             op.index = i as u64;
         }
@@ -50,7 +54,7 @@ impl History {
 
     /// A part of another history: the ops keep their `index` (their
     /// position in the whole), so results point into the original file.
-    pub fn part(ops: Vec<Op>) -> History {
+    pub fn part(ops: Vec<Op<V>>) -> History<V> {
         History {
             ops,
             lines: Vec::new(),
@@ -59,7 +63,7 @@ impl History {
 
     /// Like [`History::new`], remembering the source line of each op so that
     /// errors can point into the file.
-    pub fn with_lines(ops: Vec<Op>, lines: Vec<u32>) -> History {
+    pub fn with_lines(ops: Vec<Op<V>>, lines: Vec<u32>) -> History<V> {
         debug_assert_eq!(ops.len(), lines.len());
         let mut h = History::new(ops);
         h.lines = lines;
@@ -67,7 +71,7 @@ impl History {
     }
 
     /// All ops, in order.
-    pub fn ops(&self) -> &[Op] {
+    pub fn ops(&self) -> &[Op<V>] {
         &self.ops
     }
 
@@ -112,6 +116,19 @@ impl History {
         }
         Ok(pairs)
     }
+
+    /// The same history with every op's value and key converted by `f`.
+    pub fn map_values<W>(&self, f: impl Fn(&V) -> W + Sync) -> History<W>
+    where
+        V: Sync,
+        W: Send,
+    {
+        use rayon::prelude::*;
+        History {
+            ops: self.ops.par_iter().map(|o| o.map_values(&f)).collect(),
+            lines: self.lines.clone(),
+        }
+    }
 }
 
 /// What [`Pairing::push`] made of an op.
@@ -140,7 +157,7 @@ impl Pairing {
     /// Takes the op at position `i`. Errors on a completion with no pending
     /// invocation by its process, a completion whose `f` differs from its
     /// invocation's, and a process that invokes while it has an op pending.
-    pub fn push(&mut self, i: usize, op: &Op) -> Result<Paired, HistoryError> {
+    pub fn push<V>(&mut self, i: usize, op: &Op<V>) -> Result<Paired, HistoryError> {
         let Process::Client(p) = op.process else {
             return Ok(Paired::Nemesis);
         };
@@ -181,15 +198,15 @@ impl Pairing {
     }
 }
 
-impl From<Vec<Op>> for History {
-    fn from(ops: Vec<Op>) -> History {
+impl<V> From<Vec<Op<V>>> for History<V> {
+    fn from(ops: Vec<Op<V>>) -> History<V> {
         History::new(ops)
     }
 }
 
-impl std::ops::Index<usize> for History {
-    type Output = Op;
-    fn index(&self, i: usize) -> &Op {
+impl<V> std::ops::Index<usize> for History<V> {
+    type Output = Op<V>;
+    fn index(&self, i: usize) -> &Op<V> {
         &self.ops[i]
     }
 }

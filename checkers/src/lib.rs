@@ -7,7 +7,9 @@
 //! # Layout
 //!
 //! - [`Op`] and [`History`]: one event, and a test's events with
-//!   invocations paired to completions ([`History::pairs`]).
+//!   invocations paired to completions ([`History::pairs`]). Values are
+//!   JSON ([`serde_json::Value`]) or, for Jepsen's checkers on large
+//!   histories, the compact [`Datum`].
 //! - [`format`]: readers for JSON Lines, Jepsen `history.edn` and Jepsen text
 //!   logs, and a JSONL writer that flushes every line.
 //! - [`model`]: sequential specifications ([`model::Model`]): registers,
@@ -37,6 +39,7 @@
 
 #[cfg(feature = "testing")]
 pub mod brute;
+pub mod datum;
 pub mod elle;
 pub mod error;
 pub mod format;
@@ -49,7 +52,8 @@ pub mod op;
 pub mod synth;
 pub mod verdict;
 
+pub use datum::Datum;
 pub use error::{CheckError, HistoryError, ModelError, ReadError};
 pub use history::{History, Pair, Paired, Pairing};
-pub use op::{Op, OpType, Process};
+pub use op::{Op, OpType, OpValue, Process};
 pub use verdict::Validity;

@@ -5,6 +5,7 @@
 //! ([`serde_json::Value`]); EDN and Jepsen log readers convert into the same
 //! shape (keywords become strings, `nil` becomes `null`).
 
+use crate::datum::Datum;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -118,8 +119,12 @@ impl OpType {
 ///
 /// `f` is shared (`Arc<str>`) because a history repeats a handful of
 /// operation names millions of times; readers intern them.
+///
+/// Values are [`serde_json::Value`]s unless a checker asks for another
+/// [`OpValue`]: Jepsen's checkers read [`Datum`]s, which take a fraction of
+/// the memory on large histories.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Op {
+pub struct Op<V = Value> {
     /// 0-based position in the history.
     pub index: u64,
     /// Nanoseconds since the test started; `-1` when the source had no time.
@@ -134,10 +139,10 @@ pub struct Op {
     pub f: Arc<str>,
     /// Operation payload.
     #[serde(default)]
-    pub value: Value,
+    pub value: V,
     /// Key of an independent-key workload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<Value>,
+    pub key: Option<V>,
     /// Node the client talked to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<Box<str>>,
@@ -150,9 +155,9 @@ fn no_time() -> i64 {
     -1
 }
 
-impl Op {
+impl<V> Op<V> {
     /// A new op with the given fields and no key, node or error.
-    pub fn new(index: u64, process: Process, kind: OpType, f: &str, value: Value) -> Op {
+    pub fn new(index: u64, process: Process, kind: OpType, f: &str, value: V) -> Op<V> {
         Op {
             index,
             time: -1,
@@ -170,9 +175,50 @@ impl Op {
     pub fn is_completion(&self) -> bool {
         self.kind != OpType::Invoke
     }
+
+    /// The same op with its value and key converted by `f`.
+    pub fn map_values<W>(&self, f: impl Fn(&V) -> W) -> Op<W> {
+        Op {
+            index: self.index,
+            time: self.time,
+            process: self.process,
+            kind: self.kind,
+            f: self.f.clone(),
+            value: f(&self.value),
+            key: self.key.as_ref().map(&f),
+            node: self.node.clone(),
+            error: self.error.clone(),
+        }
+    }
 }
 
-impl fmt::Display for Op {
+/// What an op's value (and key) can be read as: [`serde_json::Value`], or
+/// the compact [`Datum`].
+pub trait OpValue: serde::de::DeserializeOwned + Default + fmt::Display {
+    /// True if a float appears anywhere in the value. Readers read an
+    /// integer too wide for 64 bits, and `-0`, as floats, so they look
+    /// closer at the lines where one appears.
+    fn has_float(&self) -> bool;
+}
+
+impl OpValue for Value {
+    fn has_float(&self) -> bool {
+        match self {
+            Value::Number(n) => n.is_f64(),
+            Value::Array(xs) => xs.iter().any(OpValue::has_float),
+            Value::Object(m) => m.values().any(OpValue::has_float),
+            _ => false,
+        }
+    }
+}
+
+impl OpValue for Datum {
+    fn has_float(&self) -> bool {
+        Datum::has_float(self)
+    }
+}
+
+impl<V: fmt::Display> fmt::Display for Op<V> {
     /// Jepsen's log style: `3 :ok :cas [1,2]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

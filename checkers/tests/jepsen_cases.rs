@@ -8,6 +8,7 @@ mod common;
 
 use common::{case_history, cases, validity};
 use faultline_checkers::jepsen::{self, Options};
+use faultline_checkers::Datum;
 use serde_json::{json, Value};
 
 /// Where faultline deliberately differs from Jepsen: the case, and the
@@ -70,8 +71,8 @@ fn jepsens_own_cases_get_jepsens_results() {
                 .collect()
         });
         let checker = case["checker"].as_str().unwrap_or("?");
-        let report =
-            jepsen::check(checker, &history, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let report = jepsen::check(checker, &history.map_values(Datum::of), &opts)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut expected = case
             .get("expected_faultline")
             .filter(|v| !v.is_null())

@@ -4,7 +4,7 @@
 
 use faultline_checkers::jepsen::sim::{self, Spec, Workload};
 use faultline_checkers::jepsen::{self, Options};
-use faultline_checkers::{History, Op, OpType, Validity};
+use faultline_checkers::{Datum, History, Op, OpType, Validity};
 use serde_json::{json, Value};
 
 fn spec(workload: Workload, keys: usize) -> Spec {
@@ -38,7 +38,8 @@ fn an_indeterminate_dequeue_makes_a_missing_element_unknown() {
 }
 
 fn verdict(name: &str, h: &History) -> (Validity, Value) {
-    let r = jepsen::check(name, h, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let r = jepsen::check(name, &h.map_values(Datum::of), &Options::default())
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     (r.valid, r.json)
 }
 

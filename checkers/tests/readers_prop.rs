@@ -2,7 +2,7 @@
 //! what the JSONL writer writes reads back the same.
 
 use faultline_checkers::format::{self, Format};
-use faultline_checkers::{History, Op, OpType, Process};
+use faultline_checkers::{Datum, History, Op, OpType, Process};
 use proptest::prelude::*;
 use serde_json::json;
 use std::path::Path;
@@ -59,7 +59,66 @@ fn tokenish() -> impl Strategy<Value = String> {
     prop::collection::vec(tokens, 0..60).prop_map(|v| v.concat())
 }
 
+/// JSON texts of values of every kind: nested lists and objects (with
+/// repeated keys), integers at the edges of 64 bits, `-0`, floats, strings
+/// with escapes.
+fn json_text() -> impl Strategy<Value = String> {
+    let leaf = prop::sample::select(vec![
+        "null",
+        "true",
+        "false",
+        "0",
+        "1",
+        "-0",
+        "-7",
+        "3.5",
+        "-0.0",
+        "1e3",
+        "9223372036854775807",
+        "9223372036854775808",
+        "18446744073709551615",
+        "-9223372036854775808",
+        "\"a\"",
+        "\"\\u00e9\\\"\"",
+        "\"r\"",
+    ])
+    .prop_map(String::from);
+    leaf.prop_recursive(4, 40, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(|xs| format!("[{}]", xs.join(","))),
+            prop::collection::vec(
+                (prop::sample::select(vec!["a", "b", "k", "é"]), inner),
+                0..5
+            )
+            .prop_map(|kv| {
+                let entries: Vec<String> = kv.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                format!("{{{}}}", entries.join(","))
+            }),
+        ]
+    })
+}
+
+/// The compact reader agrees with the JSON one: the same ops (as compact
+/// values) or an error at the same place.
+fn compact_agrees(text: &str) {
+    let path = Path::new("c.jsonl");
+    let compact = format::jsonl::read_as::<Datum>(path, text);
+    match (format::jsonl::read(path, text), compact) {
+        (Ok(json), Ok(compact)) => {
+            let json = json.map_values(Datum::of);
+            assert_eq!(json.ops(), compact.ops(), "{text:?}");
+            for (a, b) in json.ops().iter().zip(compact.ops()) {
+                assert_eq!(a.value.to_string(), b.value.to_string());
+                assert_eq!(a.value.to_value(), b.value.to_value());
+            }
+        }
+        (Err(a), Err(b)) => assert_eq!((a.line, a.column), (b.line, b.column), "{a} / {b}"),
+        (a, b) => panic!("{text:?}: json {:?}, compact {:?}", a.err(), b.err()),
+    }
+}
+
 fn all_readers(text: &str) {
+    compact_agrees(text);
     for f in [Format::Jsonl, Format::Edn, Format::JepsenLog] {
         match format::read_str(f, Path::new("p"), text) {
             Ok(h) => {
@@ -86,6 +145,15 @@ proptest! {
     #[test]
     fn readers_never_panic_on_token_soup(s in tokenish()) {
         all_readers(&s);
+    }
+
+    #[test]
+    fn compact_values_read_as_json_values_do(vals in prop::collection::vec((json_text(), json_text()), 1..8)) {
+        let text: String = vals
+            .iter()
+            .map(|(v, k)| format!("{{\"process\":0,\"type\":\"ok\",\"f\":\"read\",\"value\":{v},\"key\":{k}}}\n"))
+            .collect();
+        compact_agrees(&text);
     }
 
     #[test]

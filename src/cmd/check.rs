@@ -13,7 +13,7 @@ use faultline_checkers::elle;
 use faultline_checkers::format::{self, Format};
 use faultline_checkers::linear::{self, Analysis, Options};
 use faultline_checkers::model::{CasRegister, FifoQueue, Kv, Register, Scalar, Set};
-use faultline_checkers::{CheckError, History, Op, OpType, Process, ReadError, Validity};
+use faultline_checkers::{CheckError, Datum, History, Op, OpType, Process, ReadError, Validity};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::borrow::Cow;
@@ -193,10 +193,13 @@ fn check_file_inner(
     options: &Options,
 ) -> Result<FileResult, String> {
     let t0 = Instant::now();
-    let text = format::read_text(path).map_err(|e| e.to_string())?;
     if let Some(name) = path.file_name() {
         inject_panic(&format!("file:{}", name.to_string_lossy()));
     }
+    if let Some(name) = jepsen::name(args.checker) {
+        return check_jepsen_file(args, path, name, t0);
+    }
+    let text = format::read_text(path).map_err(|e| e.to_string())?;
     let src = Source {
         path,
         format: args.format.unwrap_or_else(|| Format::detect(path, &text)),
@@ -208,17 +211,6 @@ fn check_file_inner(
         Format::Jsonl => None,
         f => Some(format::read_str(f, path, &text).map_err(|e| src.read_error(e))?),
     };
-    if let Some(name) = jepsen::name(args.checker) {
-        let history = match history {
-            Some(h) => h,
-            None => format::read_str(src.format, path, &text).map_err(|e| src.read_error(e))?,
-        };
-        // The ops own their data: the file's text is not needed while checking.
-        dispose(text);
-        let result = jepsen::check(args, &src, &history, name, t0.elapsed());
-        dispose(history);
-        return result;
-    }
     let workload = match args.checker {
         CheckerName::ListAppend => Some(elle::Workload::ListAppend),
         CheckerName::RwRegister => Some(elle::Workload::RwRegister),
@@ -271,6 +263,34 @@ fn check_file_inner(
 /// Frees a history on a thread of its own: a million ops are millions of
 /// allocations, whose freeing the verdict need not wait for (and the
 /// process may exit before it ends).
+/// One file checked by one of Jepsen's checkers. They read compact values
+/// ([`Datum`]), straight from JSONL a window at a time, so the file's text
+/// is never held whole.
+fn check_jepsen_file(
+    args: &CheckArgs,
+    path: &Path,
+    name: &'static str,
+    t0: Instant,
+) -> Result<FileResult, String> {
+    let format = match args.format {
+        Some(f) => f,
+        None => format::detect_file(path).map_err(|e| e.to_string())?,
+    };
+    let src = Source {
+        path,
+        format,
+        guessed: args.format.is_none(),
+    };
+    let history = match format {
+        Format::Jsonl => format::jsonl::read_file_as(path),
+        f => format::read_path(path, Some(f)).map(|h| h.map_values(Datum::of)),
+    }
+    .map_err(|e| src.read_error(e))?;
+    let result = jepsen::check(args, &src, &history, name, t0.elapsed());
+    dispose(history);
+    result
+}
+
 fn dispose<T: Send + 'static>(x: T) {
     if std::thread::Builder::new()
         .name("dispose".into())
@@ -513,7 +533,7 @@ fn check_txn_file(
 }
 
 /// `file:line:1: message` for an error about one op.
-fn locate(path: &Path, history: &History, e: &CheckError) -> String {
+fn locate<V: std::fmt::Display>(path: &Path, history: &History<V>, e: &CheckError) -> String {
     let index = e.index();
     let Some(op) = history.ops().get(index) else {
         return format!("{}: {}", path.display(), e.message());

@@ -68,7 +68,9 @@ fn jepsen_checker(
     text: &mut String,
 ) -> (Validity, Value) {
     let opts = plan.workload_options.jepsen(plan.workload);
-    match faultline_checkers::jepsen::check(name, history, &opts) {
+    // Jepsen's checkers read compact values.
+    let history = history.map_values(faultline_checkers::Datum::of);
+    match faultline_checkers::jepsen::check(name, &history, &opts) {
         Ok(r) => {
             let _ = writeln!(text, "{name}: {}", r.valid);
             for line in &r.lines {

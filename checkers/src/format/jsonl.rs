@@ -7,19 +7,21 @@
 use super::Interner;
 use crate::error::ReadError;
 use crate::history::History;
-use crate::op::{Op, OpType, Process};
+use crate::op::{Op, OpType, OpValue, Process};
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 
 /// Lines parsed per parallel task.
 const CHUNK: usize = 16 * 1024;
 
 #[derive(Deserialize)]
-struct RawOp<'a> {
+struct RawOp<'a, V> {
     #[serde(default)]
     time: Option<i64>,
     process: Process,
@@ -28,9 +30,9 @@ struct RawOp<'a> {
     #[serde(borrow)]
     f: Cow<'a, str>,
     #[serde(default)]
-    value: Value,
+    value: V,
     #[serde(default)]
-    key: Option<Value>,
+    key: Option<V>,
     #[serde(default, borrow)]
     node: Option<Cow<'a, str>>,
     #[serde(default)]
@@ -40,28 +42,122 @@ struct RawOp<'a> {
 /// Reads a JSONL history. Blank lines are skipped; each other line must be
 /// one op object.
 pub fn read(path: &Path, text: &str) -> Result<History, ReadError> {
-    // Sized once: growing a vector of a million ops by doubling copies it
-    // over and over into freshly faulted pages, which cost more than the
-    // parsing.
-    let n = line_count(text);
-    let mut ops = Vec::with_capacity(n);
-    let mut lines = Vec::with_capacity(n);
-    for_each_batch(path, text, |batch, batch_lines| {
-        ops.extend(batch);
-        lines.extend_from_slice(batch_lines);
-        Ok(())
-    })?;
-    Ok(History::with_lines(ops, lines))
+    read_as(path, text)
 }
 
-/// Parses `text` in parallel, a batch at a time, and hands each batch of
-/// ops (with their 1-based source lines) to `f` in order. A caller that
-/// keeps only what it needs from each op never holds the whole history.
-pub fn for_each_batch(
+/// Reads a JSONL history with values of type `V` (such as the compact
+/// [`crate::Datum`]), as [`read`] does.
+pub fn read_as<V: OpValue + Send>(path: &Path, text: &str) -> Result<History<V>, ReadError> {
+    let lines = numbered_lines(text);
+    let ops = parse_lines(path, &lines, 0)?;
+    Ok(History::with_lines(
+        ops,
+        lines.iter().map(|&(n, _)| n).collect(),
+    ))
+}
+
+/// Parses numbered lines (numbered from after `before` lines) into ops, in
+/// parallel. Each line is parsed straight into its place in one vector
+/// sized once: a million ops copied from batch to batch, into freshly
+/// faulted pages each time, cost more than the parsing. The first error in
+/// file order wins; lines after a known error are not parsed.
+fn parse_lines<V: OpValue + Send>(
     path: &Path,
-    text: &str,
-    mut f: impl FnMut(Vec<Op>, &[u32]) -> Result<(), ReadError>,
-) -> Result<(), ReadError> {
+    lines: &[(u32, &str)],
+    before: u32,
+) -> Result<Vec<Op<V>>, ReadError> {
+    let error_line = AtomicU32::new(u32::MAX);
+    let first_error: Mutex<Option<ReadError>> = Mutex::new(None);
+    let mut ops: Vec<Op<V>> = Vec::new();
+    lines
+        .par_iter()
+        .with_min_len(1024)
+        .map_init(Interner::default, |names, &(n, line)| {
+            if n < error_line.load(Ordering::Relaxed) {
+                match parse_line(path, (n + before) as usize, line, names) {
+                    Ok(op) => return op,
+                    Err(e) => {
+                        let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                        if first.as_ref().is_none_or(|f| e.line < f.line) {
+                            error_line.fetch_min(n, Ordering::Relaxed);
+                            *first = Some(e);
+                        }
+                    }
+                }
+            }
+            Op::new(0, Process::Nemesis, OpType::Info, "", V::default())
+        })
+        .collect_into_vec(&mut ops);
+    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(ops),
+    }
+}
+
+/// Bytes of the file read and parsed at a time by [`read_file_as`].
+const WINDOW: usize = 32 << 20;
+
+/// Reads the JSONL history file at `path` with values of type `V`, as
+/// [`read_as`] does, a window of lines at a time: the file's text is never
+/// held whole, so reading takes the memory of the ops plus one window.
+pub fn read_file_as<V: OpValue + Send>(path: &Path) -> Result<History<V>, ReadError> {
+    read_file_windowed(path, WINDOW)
+}
+
+/// [`read_file_as`] with windows of `window` bytes (tests use tiny ones).
+fn read_file_windowed<V: OpValue + Send>(
+    path: &Path,
+    window: usize,
+) -> Result<History<V>, ReadError> {
+    let window = window.max(2);
+    let cannot = |e: io::Error| ReadError::at(path, 0, 0, format!("cannot read: {e}"));
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    let mut ops: Vec<Op<V>> = Vec::new();
+    let mut numbers: Vec<u32> = Vec::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(window);
+    let (mut lines_before, mut bytes_before) = (0u32, 0u64);
+    loop {
+        // Fill the window (after the partial line carried over), growing
+        // it for a line longer than a window.
+        let want = buf.len().max(window / 2) + window / 2;
+        let got = (&mut file)
+            .take((want - buf.len()) as u64)
+            .read_to_end(&mut buf)
+            .map_err(cannot)?;
+        let eof = got == 0;
+        let cut = match memchr::memrchr(b'\n', &buf) {
+            _ if eof => buf.len(),
+            Some(nl) => nl + 1,
+            None => continue,
+        };
+        let text = std::str::from_utf8(&buf[..cut]).map_err(|e| {
+            let mut err = super::utf8_error(path, &buf[..cut], e.valid_up_to());
+            err.line += lines_before as usize;
+            err
+        })?;
+        let lines = numbered_lines(text);
+        if ops.capacity() == 0 && !eof {
+            // Sized once from the first window's lines per byte; untouched
+            // capacity costs no memory.
+            let estimate = lines.len() as f64 * size as f64 / cut.max(1) as f64;
+            ops.reserve((estimate * 1.05) as usize + 1024);
+            numbers.reserve((estimate * 1.05) as usize + 1024);
+        }
+        ops.par_extend(parse_lines(path, &lines, lines_before)?);
+        numbers.extend(lines.iter().map(|&(n, _)| n + lines_before));
+        lines_before += memchr::memchr_iter(b'\n', text.as_bytes()).count() as u32;
+        bytes_before += cut as u64;
+        buf.drain(..cut);
+        if eof {
+            debug_assert!(bytes_before <= size || size == 0);
+            return Ok(History::with_lines(ops, numbers));
+        }
+    }
+}
+
+/// The lines of `text` that are not blank, with their 1-based numbers.
+fn numbered_lines(text: &str) -> Vec<(u32, &str)> {
     let mut lines: Vec<(u32, &str)> = Vec::with_capacity(line_count(text));
     lines.extend(
         text.lines()
@@ -69,8 +165,20 @@ pub fn for_each_batch(
             .filter(|(_, l)| !l.trim().is_empty())
             .map(|(i, l)| (i as u32 + 1, l)),
     );
+    lines
+}
+
+/// Parses `text` in parallel, a batch at a time, and hands each batch of
+/// ops (with their 1-based source lines) to `f` in order. A caller that
+/// keeps only what it needs from each op never holds the whole history.
+pub fn for_each_batch<V: OpValue + Send>(
+    path: &Path,
+    text: &str,
+    mut f: impl FnMut(Vec<Op<V>>, &[u32]) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
+    let lines = numbered_lines(text);
     for batch in lines.chunks(CHUNK * 16) {
-        let chunks: Vec<Result<Vec<Op>, ReadError>> = batch
+        let chunks: Vec<Result<Vec<Op<V>>, ReadError>> = batch
             .par_chunks(CHUNK)
             .map(|chunk| {
                 let mut names = Interner::default();
@@ -92,7 +200,7 @@ pub fn for_each_batch(
 
 /// An upper bound on the number of lines of `text`.
 fn line_count(text: &str) -> usize {
-    text.bytes().filter(|&b| b == b'\n').count() + 1
+    memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1
 }
 
 /// The ops of `text` one at a time, in order, on this thread: for a caller
@@ -105,12 +213,17 @@ pub fn ops<'a>(path: &'a Path, text: &'a str) -> impl Iterator<Item = Result<Op,
         .map(move |(i, l)| parse_line(path, i + 1, l, &mut names))
 }
 
-fn parse_line(path: &Path, n: usize, line: &str, names: &mut Interner) -> Result<Op, ReadError> {
-    let parsed = serde_json::from_str::<RawOp>(line);
+fn parse_line<V: OpValue>(
+    path: &Path,
+    n: usize,
+    line: &str,
+    names: &mut Interner,
+) -> Result<Op<V>, ReadError> {
+    let parsed = serde_json::from_str::<RawOp<V>>(line);
     // serde_json reads an integer wider than 64 bits, and `-0`, as a float:
     // only a line with a float (or an error) needs a closer look.
     match parsed {
-        Ok(raw) if !has_float(&raw.value) && !raw.key.as_ref().is_some_and(has_float) => {
+        Ok(raw) if !raw.value.has_float() && !raw.key.as_ref().is_some_and(V::has_float) => {
             Ok(op_of(raw, names))
         }
         parsed => parse_exact(path, n, line, parsed, names),
@@ -120,17 +233,17 @@ fn parse_line(path: &Path, n: usize, line: &str, names: &mut Interner) -> Result
 /// Slow path of [`parse_line`]: refuses integers wider than 64 bits and
 /// reads `-0` as the integer 0 (as Jepsen does).
 #[cold]
-fn parse_exact(
+fn parse_exact<V: OpValue>(
     path: &Path,
     n: usize,
     line: &str,
-    parsed: serde_json::Result<RawOp<'_>>,
+    parsed: serde_json::Result<RawOp<'_, V>>,
     names: &mut Interner,
-) -> Result<Op, ReadError> {
+) -> Result<Op<V>, ReadError> {
     let fixed = exact_integers(line)
         .map_err(|(at, msg)| ReadError::at(path, n, super::column_of(line, at), msg))?;
     let raw = match &fixed {
-        Some(text) => serde_json::from_str::<RawOp>(text),
+        Some(text) => serde_json::from_str::<RawOp<V>>(text),
         None => parsed,
     };
     let raw = raw.map_err(|e| {
@@ -143,7 +256,7 @@ fn parse_exact(
     Ok(op_of(raw, names))
 }
 
-fn op_of(raw: RawOp<'_>, names: &mut Interner) -> Op {
+fn op_of<V>(raw: RawOp<'_, V>, names: &mut Interner) -> Op<V> {
     Op {
         index: 0,
         time: raw.time.unwrap_or(-1),
@@ -157,16 +270,6 @@ fn op_of(raw: RawOp<'_>, names: &mut Interner) -> Op {
             Value::String(s) => s.into_boxed_str(),
             other => other.to_string().into_boxed_str(),
         }),
-    }
-}
-
-/// True if `v` holds a floating-point number anywhere.
-fn has_float(v: &Value) -> bool {
-    match v {
-        Value::Number(n) => n.is_f64(),
-        Value::Array(xs) => xs.iter().any(has_float),
-        Value::Object(m) => m.values().any(has_float),
-        _ => false,
     }
 }
 
@@ -358,6 +461,54 @@ mod tests {
         assert_eq!(parse_value(" -0 ").unwrap(), json!(0));
         assert_eq!(parse_value("[1, 18446744073709551616]").unwrap_err().0, 5);
         assert!(parse_value("[1,").is_err());
+    }
+
+    #[test]
+    fn a_file_read_a_window_at_a_time_reads_as_its_text_does() {
+        use crate::datum::Datum;
+        let dir = std::env::temp_dir().join(format!("faultline-jsonl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = "{\"process\":0,\"type\":\"invoke\",\"f\":\"add\",\"value\":\"é\",\"key\":1}\n\
+                    \n   \r\n\
+                    {\"process\":0,\"type\":\"ok\",\"f\":\"add\",\"value\":\"é\",\"key\":1}\r\n\
+                    {\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n\
+                    {\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":[1,-0,{\"b\":[2],\"a\":\"x\"}]}";
+        let whole = read(Path::new("t.jsonl"), text)
+            .unwrap()
+            .map_values(Datum::of);
+        assert_eq!(whole.len(), 4);
+        let file = dir.join("t.jsonl");
+        std::fs::write(&file, text).unwrap();
+        for window in [1, 2, 3, 7, 40, 100, 1 << 20] {
+            let h: History<Datum> = read_file_windowed(&file, window).unwrap();
+            assert_eq!(h.ops(), whole.ops(), "window {window}");
+            let lines: Vec<_> = (0..h.len()).map(|i| h.line_of(i)).collect();
+            assert_eq!(lines, [1, 4, 5, 6].map(Some), "window {window}");
+        }
+        // Errors name the line in the whole file, whichever window it is in.
+        let bad = format!("{text}\n{{\"process\":2,\"type\":\"okay\",\"f\":\"read\"}}\n");
+        std::fs::write(&file, &bad).unwrap();
+        let whole = read(Path::new("t.jsonl"), &bad).unwrap_err();
+        for window in [3, 50, 1 << 20] {
+            let e = read_file_windowed::<Datum>(&file, window).unwrap_err();
+            assert_eq!(
+                (e.line, e.column),
+                (whole.line, whole.column),
+                "window {window}"
+            );
+        }
+        let mut bytes = text.as_bytes().to_vec();
+        bytes.extend_from_slice(b"\n\n{\"f\":\"\xff\"}\n");
+        std::fs::write(&file, &bytes).unwrap();
+        for window in [3, 50, 1 << 20] {
+            let e = read_file_windowed::<Datum>(&file, window).unwrap_err();
+            assert_eq!((e.line, e.column), (8, 7), "window {window}: {e}");
+        }
+        std::fs::write(&file, "").unwrap();
+        assert!(read_file_as::<Datum>(&file).unwrap().is_empty());
+        let e = read_file_as::<Datum>(&dir.join("missing.jsonl")).unwrap_err();
+        assert!(e.message.contains("cannot read"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -75,6 +75,23 @@ impl Format {
     }
 }
 
+/// Guesses the format of the file at `path` ([`Format::detect`]) from its
+/// name and its first 64 KiB, without reading the rest.
+pub fn detect_file(path: &Path) -> Result<Format, ReadError> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| ReadError::at(path, 0, 0, format!("cannot read: {e}"));
+    let mut head = Vec::with_capacity(1 << 16);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
+        .map_err(cannot)?;
+    let text = match std::str::from_utf8(&head) {
+        Ok(t) => t,
+        // A character cut at the end of the head is not an error here.
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    Ok(Format::detect(path, text))
+}
+
 /// Reads a history from `text`, which came from `path` (used in errors).
 pub fn read_str(format: Format, path: &Path, text: &str) -> Result<History, ReadError> {
     match format {
@@ -98,16 +115,22 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
     let bytes =
         std::fs::read(path).map_err(|e| ReadError::at(path, 0, 0, format!("cannot read: {e}")))?;
     String::from_utf8(bytes).map_err(|e| {
-        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
-        let column = good.rsplit(|&b| b == b'\n').next().map_or(0, |l| l.len()) + 1;
-        ReadError::at(
-            path,
-            line,
-            column,
-            "expected UTF-8 text, found invalid bytes",
-        )
+        let valid = e.utf8_error().valid_up_to();
+        utf8_error(path, e.as_bytes(), valid)
     })
+}
+
+/// The error for `bytes` of `path`, valid UTF-8 only up to `valid`.
+pub(crate) fn utf8_error(path: &Path, bytes: &[u8], valid: usize) -> ReadError {
+    let good = &bytes[..valid];
+    let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = good.rsplit(|&b| b == b'\n').next().map_or(0, |l| l.len()) + 1;
+    ReadError::at(
+        path,
+        line,
+        column,
+        "expected UTF-8 text, found invalid bytes",
+    )
 }
 
 /// Shares one allocation per distinct operation name.

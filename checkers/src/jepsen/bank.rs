@@ -12,12 +12,15 @@
 //! takes both from the test map). Account `"0"` and `0` are the same.
 
 use super::{bad, client_ops, is, Options, Report};
+use crate::datum::Datum;
 use crate::error::CheckError;
 use crate::history::History;
 use crate::op::{Op, OpType};
 use crate::verdict::Validity;
+use rustc_hash::FxHashSet as HashSet;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// One kind of error: how many, and the first, worst and last.
@@ -59,78 +62,89 @@ pub struct BankResult {
 }
 
 /// A read's balances: account → balance (None: nil).
-type Balances = Vec<(String, Option<i64>)>;
+type Balances<'a> = Vec<(Cow<'a, str>, Option<i64>)>;
 
 /// One read's error: kind, badness, the read's total, and the error map.
 type Error = (&'static str, f64, i64, Value);
 
 /// A read's balances: account → balance (None: nil).
-fn balances(op: &Op, i: usize) -> Result<Balances, CheckError> {
-    let key = |k: &Value| match k {
-        Value::String(s) => s.clone(),
+fn balances(op: &Op<Datum>, i: usize) -> Result<Balances<'_>, CheckError> {
+    let key = |k: &Datum| match k {
+        Datum::Str(s) => s.to_string(),
         other => other.to_string(),
     };
-    let bal = |v: &Value| -> Result<Option<i64>, CheckError> {
+    let bal = |v: &Datum| -> Result<Option<i64>, CheckError> {
         match v {
-            Value::Null => Ok(None),
+            Datum::Null => Ok(None),
             v => v
                 .as_i64()
                 .map(Some)
                 .ok_or_else(|| bad(i, format!("expected an integer balance, found {v}"))),
         }
     };
-    match &op.value {
-        Value::Object(m) => m.iter().map(|(k, v)| Ok((k.clone(), bal(v)?))).collect(),
-        Value::Array(pairs) => pairs
+    if let Some(m) = op.value.as_map() {
+        return m
             .iter()
-            .map(|p| match p.as_array().map(Vec::as_slice) {
-                Some([k, v]) => Ok((key(k), bal(v)?)),
+            .map(|(k, v)| Ok((Cow::Borrowed(&**k), bal(v)?)))
+            .collect();
+    }
+    match op.value.as_list() {
+        Some(pairs) => pairs
+            .iter()
+            .map(|p| match p.as_list().filter(|l| l.len() == 2) {
+                Some(kv) => Ok((
+                    Cow::Owned(key(&kv.get(0).unwrap_or_default())),
+                    bal(&kv.get(1).unwrap_or_default())?,
+                )),
                 _ => Err(bad(
                     i,
                     format!("expected [account, balance] pairs, found {p}"),
                 )),
             })
             .collect(),
-        Value::Null => Ok(Vec::new()),
-        v => Err(bad(
+        None if op.value.is_null() => Ok(Vec::new()),
+        None => Err(bad(
             i,
-            format!("expected a read of {{account: balance}}, found {v}"),
+            format!(
+                "expected a read of {{account: balance}}, found {}",
+                op.value
+            ),
         )),
     }
 }
 
 /// Checks a bank history.
-pub fn check(history: &History, opts: &Options) -> Result<Report, CheckError> {
-    let mut reads: Vec<(usize, &Op, Balances)> = Vec::new();
-    for (i, op) in client_ops(history) {
-        if is(op, OpType::Ok, "read") {
-            reads.push((i, op, balances(op, i)?));
-        }
-    }
-    let first = reads.first();
+pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckError> {
+    let reads: Vec<(usize, &Op<Datum>)> = client_ops(history)
+        .filter(|(_, op)| is(op, OpType::Ok, "read"))
+        .collect();
+    let first = match reads.first() {
+        Some(&(i, op)) => balances(op, i)?,
+        None => Vec::new(),
+    };
     let accounts: Vec<String> = match &opts.accounts {
         Some(a) => a.clone(),
-        None => first.map_or_else(Vec::new, |(_, _, b)| {
-            b.iter().map(|(k, _)| k.clone()).collect()
-        }),
+        None => first.iter().map(|(k, _)| k.to_string()).collect(),
     };
+    let known: HashSet<&str> = accounts.iter().map(String::as_str).collect();
     let total = match opts.total {
         Some(t) => t,
-        None => first.map_or(0, |(_, _, b)| b.iter().filter_map(|(_, v)| *v).sum()),
+        None => first.iter().filter_map(|(_, v)| *v).sum(),
     };
     // (kind, badness, total, error) per read with an error, in order.
     let mut errors: Vec<Error> = Vec::new();
-    for (_, op, b) in &reads {
-        let op_json = serde_json::to_value(op).unwrap_or(Value::Null);
-        let unexpected: Vec<&String> = b
+    for &(i, op) in &reads {
+        let b = balances(op, i)?;
+        let op_json = || serde_json::to_value(op).unwrap_or(Value::Null);
+        let unexpected: Vec<&str> = b
             .iter()
-            .map(|(k, _)| k)
-            .filter(|k| !accounts.contains(k))
+            .map(|(k, _)| &**k)
+            .filter(|k| !known.contains(k))
             .collect();
         let nils: Map<String, Value> = b
             .iter()
             .filter(|(_, v)| v.is_none())
-            .map(|(k, _)| (k.clone(), Value::Null))
+            .map(|(k, _)| (k.to_string(), Value::Null))
             .collect();
         let sum: i64 = b
             .iter()
@@ -146,14 +160,14 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, CheckError> {
                 "unexpected-key",
                 unexpected.len() as f64,
                 sum,
-                json!({"type": "unexpected-key", "unexpected": unexpected, "op": op_json}),
+                json!({"type": "unexpected-key", "unexpected": unexpected, "op": op_json()}),
             )
         } else if !nils.is_empty() {
             (
                 "nil-balance",
                 nils.len() as f64,
                 sum,
-                json!({"type": "nil-balance", "nils": nils, "op": op_json}),
+                json!({"type": "nil-balance", "nils": nils, "op": op_json()}),
             )
         } else if sum != total {
             let badness = if total == 0 {
@@ -165,14 +179,14 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, CheckError> {
                 "wrong-total",
                 badness,
                 sum,
-                json!({"type": "wrong-total", "total": sum, "op": op_json}),
+                json!({"type": "wrong-total", "total": sum, "op": op_json()}),
             )
         } else if !opts.negative_balances && !negative.is_empty() {
             (
                 "negative-value",
                 -(negative.iter().sum::<i64>() as f64),
                 sum,
-                json!({"type": "negative-value", "negative": negative, "op": op_json}),
+                json!({"type": "negative-value", "negative": negative, "op": op_json()}),
             )
         } else {
             continue;

@@ -6,6 +6,7 @@
 //! Reads outside their bounds are `errors`, as `[lower, value, upper]`.
 
 use super::{bad, client_ops, int, Partners, Report};
+use crate::datum::Datum;
 use crate::error::CheckError;
 use crate::history::History;
 use crate::op::OpType;
@@ -25,7 +26,7 @@ pub struct CounterResult {
 }
 
 /// Checks a counter history.
-pub fn check(history: &History) -> Result<Report, CheckError> {
+pub fn check(history: &History<Datum>) -> Result<Report, CheckError> {
     let ops = history.ops();
     let partners = Partners::new(history)?;
     let (mut lower, mut upper) = (0i64, 0i64);

@@ -9,14 +9,16 @@
 //! A key written more than once (any invocation) makes the verdict
 //! unknown, as in Jepsen.
 
-use super::{bad, client_ops, Options, Report};
+use super::{bad, client_ops, Elem, Options, Report};
+use crate::datum::Datum;
 use crate::error::CheckError;
 use crate::history::History;
 use crate::op::{Op, OpType};
 use crate::verdict::Validity;
+use rustc_hash::FxHashSet as HashSet;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// The result, with Jepsen's fields.
 #[derive(Debug, Serialize)]
@@ -31,58 +33,100 @@ pub struct LongForkResult {
     pub late_read_count: usize,
     /// Pairs of reads that disagree on the order of two inserts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub forks: Vec<[Op; 2]>,
+    pub forks: Vec<[Op<Datum>; 2]>,
     /// `["multiple-writes", key]` when a key was written twice.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Value>,
 }
 
-/// A txn's micro-ops as (f, key, value).
-fn mops(op: &Op) -> Option<Vec<(&str, &Value, &Value)>> {
-    op.value
-        .as_array()?
-        .iter()
-        .map(|m| match m.as_array().map(Vec::as_slice) {
-            Some([f, k, v]) => Some((f.as_str()?, k, v)),
+/// A txn's micro-ops, if every one is `[f, key, value]` with a string `f`.
+fn mops(op: &Op<Datum>) -> Option<&[Datum]> {
+    match &op.value {
+        Datum::Ints(none) if none.is_empty() => Some(&[]),
+        Datum::List(ms) => ms.iter().all(|m| mop(m).is_some()).then_some(&ms[..]),
+        _ => None,
+    }
+}
+
+/// One micro-op as (f, key, value).
+fn mop(m: &Datum) -> Option<(&str, &Datum, &Datum)> {
+    match m {
+        Datum::List(mop) => match &mop[..] {
+            [f, k, v] => Some((f.as_str()?, k, v)),
             _ => None,
-        })
-        .collect()
+        },
+        _ => None,
+    }
+}
+
+/// The ok reads: for each, its position, op and range in `entries`, which
+/// holds every read's (key, value) pairs sorted by key, one per key (the
+/// last when a read names a key twice), in one allocation.
+#[derive(Default)]
+struct Reads<'a> {
+    at: Vec<(usize, &'a Op<Datum>, std::ops::Range<usize>)>,
+    entries: Vec<(Elem, &'a Datum)>,
+}
+
+impl<'a> Reads<'a> {
+    fn push(&mut self, i: usize, op: &'a Op<Datum>, ms: &'a [Datum]) {
+        let start = self.entries.len();
+        self.entries
+            .extend(ms.iter().filter_map(mop).map(|(_, k, v)| (Elem::of(k), v)));
+        // Stable: of a key read twice, the later entry stays later.
+        self.entries[start..].sort_by(|a, b| a.0.cmp(&b.0));
+        let mut w = start;
+        for r in start..self.entries.len() {
+            if self
+                .entries
+                .get(r + 1)
+                .is_some_and(|next| next.0 == self.entries[r].0)
+            {
+                continue;
+            }
+            self.entries.swap(w, r);
+            w += 1;
+        }
+        self.entries.truncate(w);
+        self.at.push((i, op, start..w));
+    }
+
+    /// Read `j`'s (key, value) pairs, sorted by key.
+    fn of(&self, j: usize) -> &[(Elem, &'a Datum)] {
+        &self.entries[self.at[j].2.clone()]
+    }
 }
 
 /// Checks a long-fork history.
-pub fn check(history: &History, opts: &Options) -> Result<Report, CheckError> {
-    let mut written: BTreeSet<String> = BTreeSet::new();
+pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckError> {
+    let mut written: HashSet<Elem> = HashSet::default();
     let mut multiple: Option<Value> = None;
-    let mut reads: Vec<(usize, &Op, BTreeMap<String, &Value>)> = Vec::new();
+    let mut reads = Reads::default();
     for (i, op) in client_ops(history) {
         let Some(ms) = mops(op) else { continue };
         if op.kind == OpType::Invoke {
-            if let [("w", k, _)] = ms.as_slice() {
-                if !written.insert(k.to_string()) && multiple.is_none() {
-                    multiple = Some(Value::Array(vec!["multiple-writes".into(), (*k).clone()]));
+            if let [m] = ms {
+                if let Some(("w", k, _)) = mop(m) {
+                    if !written.insert(Elem::of(k)) && multiple.is_none() {
+                        multiple = Some(Value::Array(vec!["multiple-writes".into(), k.to_value()]));
+                    }
                 }
             }
-        } else if op.kind == OpType::Ok && ms.iter().all(|(f, _, _)| *f == "r") {
-            reads.push((
-                i,
-                op,
-                ms.iter().map(|(_, k, v)| (k.to_string(), *v)).collect(),
-            ));
+        } else if op.kind == OpType::Ok && ms.iter().all(|m| mop(m).is_some_and(|m| m.0 == "r")) {
+            reads.push(i, op, ms);
         }
     }
-    let early = reads
-        .iter()
-        .filter(|(_, _, m)| m.values().all(|v| v.is_null()))
-        .count();
-    let late = reads
-        .iter()
-        .filter(|(_, _, m)| m.values().all(|v| !v.is_null()))
-        .count();
+    drop(written);
+    let count = |all_null: bool| {
+        (0..reads.at.len())
+            .filter(|&j| reads.of(j).iter().all(|(_, v)| v.is_null() == all_null))
+            .count()
+    };
     let mut r = LongForkResult {
         valid: Validity::Valid,
-        reads_count: reads.len(),
-        early_read_count: early,
-        late_read_count: late,
+        reads_count: reads.at.len(),
+        early_read_count: count(true),
+        late_read_count: count(false),
         forks: Vec::new(),
         error: None,
     };
@@ -92,41 +136,41 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, CheckError> {
         r.error = Some(m);
         return Ok(Report::new(r.valid, &r, vec![line]));
     }
-    let sizes: BTreeSet<usize> = reads.iter().map(|(_, _, m)| m.len()).collect();
+    let sizes: BTreeSet<usize> = reads.at.iter().map(|(_, _, e)| e.len()).collect();
     let n = match (opts.group_size, sizes.len()) {
         (Some(n), _) => n,
         (None, 0) => 0,
         (None, 1) => *sizes.iter().next().unwrap_or(&0),
         (None, _) => {
             return Err(bad(
-                reads[0].0,
+                reads.at[0].0,
                 format!("reads observed different numbers of keys ({sizes:?}); give --group-size"),
             ))
         }
     };
-    let mut groups: BTreeMap<Vec<&String>, Vec<usize>> = BTreeMap::new();
-    for (j, (i, _, m)) in reads.iter().enumerate() {
-        if m.len() != n {
-            return Err(bad(
-                *i,
-                format!(
-                    "every read should observe exactly {n} keys; this one observed {}",
-                    m.len()
-                ),
-            ));
-        }
-        groups.entry(m.keys().collect()).or_default().push(j);
+    if let Some((i, _, e)) = reads.at.iter().find(|(_, _, e)| e.len() != n) {
+        return Err(bad(
+            *i,
+            format!(
+                "every read should observe exactly {n} keys; this one observed {}",
+                e.len()
+            ),
+        ));
     }
-    for members in groups.values() {
+    // Reads grouped by the keys they read: runs of a stable sort, each in
+    // read order, the groups in key order.
+    let mut order: Vec<usize> = (0..reads.at.len()).collect();
+    let keys = |j: usize| reads.of(j).iter().map(|(k, _)| k);
+    order.sort_by(|&a, &b| keys(a).cmp(keys(b)));
+    for members in order.chunk_by(|&a, &b| keys(a).eq(keys(b))) {
         for (x, &a) in members.iter().enumerate() {
             for &b in &members[x + 1..] {
-                let (ma, mb) = (&reads[a].2, &reads[b].2);
+                let (ma, mb) = (reads.of(a), reads.of(b));
                 // -1: a saw more so far; 1: b saw more; both: a fork.
                 let mut res = 0i8;
                 let mut fork = false;
-                for (k, va) in ma {
-                    let vb = mb[k];
-                    if va == &vb {
+                for ((k, va), (_, vb)) in ma.iter().zip(mb) {
+                    if va == vb {
                         continue;
                     }
                     if vb.is_null() {
@@ -143,17 +187,17 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, CheckError> {
                         res = 1;
                     } else {
                         return Err(bad(
-                            reads[b].0,
+                            reads.at[b].0,
                             format!(
                                 "reads at ops {} and {} saw distinct values {va} and {vb} for key {k}, \
                                  but each key is written once",
-                                reads[a].0, reads[b].0
+                                reads.at[a].0, reads.at[b].0
                             ),
                         ));
                     }
                 }
                 if fork {
-                    r.forks.push([reads[a].1.clone(), reads[b].1.clone()]);
+                    r.forks.push([reads.at[a].1.clone(), reads.at[b].1.clone()]);
                 }
             }
         }

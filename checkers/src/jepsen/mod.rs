@@ -4,8 +4,11 @@
 //! [`total_queue`] and [`stats`] (`jepsen.checker`, `jepsen.tests.bank`,
 //! `jepsen.tests.long-fork`).
 //!
-//! Each checker takes a [`History`] and [`Options`] and gives a [`Report`]:
-//! the verdict, the result as JSON, and a few lines for a terminal. Where
+//! Each checker takes a [`History`] of compact values ([`Datum`]s, which
+//! [`crate::format::jsonl::read_as`] reads straight from JSONL and
+//! [`History::map_values`] makes of any history) and [`Options`], and gives
+//! a [`Report`]: the verdict, the result as JSON, and a few lines for a
+//! terminal. Where
 //! faultline differs from Jepsen on purpose, the checker's module says so.
 
 pub mod bank;
@@ -19,6 +22,7 @@ pub mod stats;
 pub mod total_queue;
 pub mod unique_ids;
 
+use crate::datum::{Datum, List};
 use crate::error::{CheckError, ModelError};
 use crate::history::History;
 use crate::op::{Op, OpType, Process};
@@ -83,7 +87,7 @@ impl Report {
 /// Runs the checker called `name` (one of [`NAMES`]). A history whose
 /// client ops carry a `key` is checked key by key, as Jepsen's
 /// `independent` checker does (except `stats`, which counts them all).
-pub fn check(name: &str, history: &History, opts: &Options) -> Result<Report, CheckError> {
+pub fn check(name: &str, history: &History<Datum>, opts: &Options) -> Result<Report, CheckError> {
     let keyed = name != "stats"
         && history
             .ops()
@@ -109,17 +113,17 @@ struct Independent {
     results: serde_json::Map<String, Value>,
 }
 
-fn independent(name: &str, history: &History, opts: &Options) -> Result<Report, CheckError> {
+fn independent(name: &str, history: &History<Datum>, opts: &Options) -> Result<Report, CheckError> {
     // Each key's ops by position; integer keys (the usual case) are
     // grouped without formatting them.
-    let mut parts: Vec<(Value, Vec<u32>)> = Vec::new();
+    let mut parts: Vec<(Datum, Vec<u32>)> = Vec::new();
     let mut by_int: HashMap<i64, usize> = HashMap::default();
     let mut by_text: HashMap<String, usize> = HashMap::default();
     for (i, op) in history.ops().iter().enumerate() {
         if op.process == Process::Nemesis {
             continue;
         }
-        let key = op.key.as_ref().unwrap_or(&Value::Null);
+        let key = op.key.as_ref().unwrap_or(&Datum::Null);
         let mut new_part = || {
             parts.push((key.clone(), Vec::new()));
             parts.len() - 1
@@ -163,8 +167,8 @@ fn independent(name: &str, history: &History, opts: &Options) -> Result<Report, 
         let Some(rep) = rep else { continue };
         match valid {
             Validity::Valid => continue,
-            Validity::Invalid => r.failures.push(key.clone()),
-            Validity::Unknown => r.unknown.push(key.clone()),
+            Validity::Invalid => r.failures.push(key.to_value()),
+            Validity::Unknown => r.unknown.push(key.to_value()),
         }
         if lines.len() < 12 {
             lines.extend(rep.lines.iter().map(|l| format!("key {key}: {l}")));
@@ -183,7 +187,7 @@ fn independent(name: &str, history: &History, opts: &Options) -> Result<Report, 
     Ok(Report::new(r.valid, &r, lines))
 }
 
-fn check_one(name: &str, history: &History, opts: &Options) -> Result<Report, CheckError> {
+fn check_one(name: &str, history: &History<Datum>, opts: &Options) -> Result<Report, CheckError> {
     match name {
         "set" => set::check(history),
         "set-full" => set_full::check(history, opts),
@@ -232,8 +236,8 @@ pub enum Elem {
 }
 
 impl Elem {
-    /// The element a JSON value stands for.
-    pub fn of(v: &Value) -> Elem {
+    /// The element a value stands for.
+    pub fn of(v: &Datum) -> Elem {
         match v.as_i64() {
             Some(i) => Elem::Int(i),
             None => Elem::Other(v.to_string()),
@@ -297,7 +301,7 @@ pub fn interval_set(elems: &[Elem]) -> String {
 }
 
 /// Client ops only (integer processes), with their positions.
-pub(crate) fn client_ops(history: &History) -> impl Iterator<Item = (usize, &Op)> {
+pub(crate) fn client_ops(history: &History<Datum>) -> impl Iterator<Item = (usize, &Op<Datum>)> {
     history
         .ops()
         .iter()
@@ -312,7 +316,7 @@ pub(crate) struct Partners {
 }
 
 impl Partners {
-    pub(crate) fn new(history: &History) -> Result<Partners, CheckError> {
+    pub(crate) fn new(history: &History<Datum>) -> Result<Partners, CheckError> {
         let mut other = vec![None; history.len()];
         for p in history.pairs().map_err(CheckError::History)? {
             if let Some(c) = p.completion {
@@ -330,20 +334,27 @@ impl Partners {
     }
 }
 
-/// The list a read returned, or a bad-input error naming the op.
-pub(crate) fn list<'a>(op: &'a Op, i: usize, what: &str) -> Result<&'a [Value], CheckError> {
-    match &op.value {
-        Value::Array(a) => Ok(a),
-        Value::Null => Ok(&[]),
-        v => Err(bad(
-            i,
-            format!("expected {what} to return a list, found {v}"),
-        )),
-    }
+/// The elements of the list a read returned (`null`: none), or a
+/// bad-input error naming the op.
+pub(crate) fn elems<'a>(
+    op: &'a Op<Datum>,
+    i: usize,
+    what: &str,
+) -> Result<impl ExactSizeIterator<Item = Elem> + 'a, CheckError> {
+    let list = match &op.value {
+        Datum::Null => List::Ints(&[]),
+        v => v
+            .as_list()
+            .ok_or_else(|| bad(i, format!("expected {what} to return a list, found {v}")))?,
+    };
+    Ok((0..list.len()).map(move |j| match list {
+        List::Ints(xs) => Elem::Int(xs[j]),
+        List::Data(xs) => Elem::of(&xs[j]),
+    }))
 }
 
 /// An integer argument or result, or a bad-input error naming the op.
-pub(crate) fn int(op: &Op, i: usize, what: &str) -> Result<i64, CheckError> {
+pub(crate) fn int(op: &Op<Datum>, i: usize, what: &str) -> Result<i64, CheckError> {
     op.value.as_i64().ok_or_else(|| {
         bad(
             i,
@@ -353,7 +364,7 @@ pub(crate) fn int(op: &Op, i: usize, what: &str) -> Result<i64, CheckError> {
 }
 
 /// `ok` completion of the given `f`.
-pub(crate) fn is(op: &Op, kind: OpType, f: &str) -> bool {
+pub(crate) fn is(op: &Op<Datum>, kind: OpType, f: &str) -> bool {
     op.kind == kind && &*op.f == f
 }
 

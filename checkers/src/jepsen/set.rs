@@ -6,7 +6,8 @@
 //! and `ok` (read and attempted). Lost or unexpected elements make the
 //! history invalid; with no ok read at all the verdict is unknown.
 
-use super::{client_ops, interval_set, is, list, Elem, Report};
+use super::{client_ops, elems, interval_set, is, Elem, Report};
+use crate::datum::Datum;
 use crate::error::CheckError;
 use crate::history::History;
 use crate::op::OpType;
@@ -49,7 +50,7 @@ struct NeverRead {
 }
 
 /// Checks a set history.
-pub fn check(history: &History) -> Result<Report, CheckError> {
+pub fn check(history: &History<Datum>) -> Result<Report, CheckError> {
     let mut attempts: BTreeSet<Elem> = BTreeSet::new();
     let mut adds: BTreeSet<Elem> = BTreeSet::new();
     let mut last_read: Option<(usize, BTreeSet<Elem>)> = None;
@@ -59,7 +60,7 @@ pub fn check(history: &History) -> Result<Report, CheckError> {
         } else if is(op, OpType::Ok, "add") {
             adds.insert(Elem::of(&op.value));
         } else if is(op, OpType::Ok, "read") {
-            last_read = Some((i, list(op, i, "a set read")?.iter().map(Elem::of).collect()));
+            last_read = Some((i, elems(op, i, "a set read")?.collect()));
         }
     }
     let Some((at, read)) = last_read else {

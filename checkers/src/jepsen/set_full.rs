@@ -21,7 +21,8 @@
 //! never added are reported as `unexpected` and make it invalid (Jepsen
 //! ignores them).
 
-use super::{client_ops, is, list, Elem, Options, Partners, Report};
+use super::{client_ops, elems, is, Elem, Options, Partners, Report};
+use crate::datum::Datum;
 use crate::error::CheckError;
 use crate::history::History;
 use crate::op::{Op, OpType};
@@ -42,9 +43,9 @@ pub struct ElementResult {
     /// ms from known to lost.
     pub lost_latency: Option<i64>,
     /// The op that proved it exists.
-    pub known: Option<Op>,
+    pub known: Option<Op<Datum>>,
     /// The invocation of the last read that missed it.
-    pub last_absent: Option<Op>,
+    pub last_absent: Option<Op<Datum>>,
 }
 
 /// The result, with Jepsen's fields.
@@ -127,7 +128,7 @@ fn quantiles(mut xs: Vec<i64>) -> BTreeMap<&'static str, i64> {
 }
 
 /// Checks a set history read over time.
-pub fn check(history: &History, opts: &Options) -> Result<Report, CheckError> {
+pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckError> {
     let ops = history.ops();
     let partners = Partners::new(history)?;
     let mut tracked: HashMap<Elem, Tracked> = HashMap::default();
@@ -145,7 +146,7 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, CheckError> {
         } else if is(op, OpType::Ok, "add") {
             adds_ok.push((Elem::of(&op.value), i));
         } else if is(op, OpType::Ok, "read") {
-            let mut elems: Vec<Elem> = list(op, i, "a set read")?.iter().map(Elem::of).collect();
+            let mut elems: Vec<Elem> = elems(op, i, "a set read")?.collect();
             elems.sort();
             reads.push(Read {
                 done: i,

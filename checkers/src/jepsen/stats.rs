@@ -4,6 +4,7 @@
 //! false): the workload did not exercise what it meant to.
 
 use super::Report;
+use crate::datum::Datum;
 use crate::history::History;
 use crate::op::{OpType, Process};
 use crate::verdict::Validity;
@@ -52,7 +53,7 @@ impl Counts {
 }
 
 /// Counts a history's completions.
-pub fn check(history: &History) -> Report {
+pub fn check(history: &History<Datum>) -> Report {
     let mut all = Counts::default();
     let mut by_f: BTreeMap<String, Counts> = BTreeMap::new();
     for op in history.ops() {

@@ -11,16 +11,17 @@
 //! taken (or a drain was indeterminate), the verdict is unknown instead of
 //! invalid.
 
-use super::{client_ops, is, list, Elem, Report};
+use super::{client_ops, elems, Elem, Report};
+use crate::datum::Datum;
 use crate::error::CheckError;
 use crate::history::History;
 use crate::op::OpType;
 use crate::verdict::Validity;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// A multiset: element → count.
-type Bag = BTreeMap<Elem, usize>;
+type Bag = FxHashMap<Elem, usize>;
 
 fn add(b: &mut Bag, e: Elem) {
     *b.entry(e).or_default() += 1;
@@ -36,8 +37,12 @@ fn minus(a: &Bag, b: &Bag) -> Bag {
         .collect()
 }
 
+/// The multiset as a sorted list.
 fn list_of(b: &Bag) -> Vec<Elem> {
-    b.iter()
+    let mut entries: Vec<(&Elem, &usize)> = b.iter().collect();
+    entries.sort_unstable();
+    entries
+        .into_iter()
         .flat_map(|(e, n)| std::iter::repeat_n(e.clone(), *n))
         .collect()
 }
@@ -79,8 +84,9 @@ pub struct TotalQueueResult {
 }
 
 /// Checks a queue history.
-pub fn check(history: &History) -> Result<Report, CheckError> {
-    let (mut attempts, mut enqueues, mut dequeues) = (Bag::new(), Bag::new(), Bag::new());
+pub fn check(history: &History<Datum>) -> Result<Report, CheckError> {
+    let (mut attempts, mut enqueues, mut dequeues) =
+        (Bag::default(), Bag::default(), Bag::default());
     let mut crashed_drains = 0;
     let mut crashed_dequeues = 0usize;
     for (i, op) in client_ops(history) {
@@ -89,8 +95,8 @@ pub fn check(history: &History) -> Result<Report, CheckError> {
             (OpType::Ok, "enqueue") => add(&mut enqueues, Elem::of(&op.value)),
             (OpType::Ok, "dequeue") => add(&mut dequeues, Elem::of(&op.value)),
             (OpType::Ok, "drain") => {
-                for v in list(op, i, "a drain")? {
-                    add(&mut dequeues, Elem::of(v));
+                for e in elems(op, i, "a drain")? {
+                    add(&mut dequeues, e);
                 }
             }
             (OpType::Info, "drain") => crashed_drains += 1,
@@ -98,7 +104,6 @@ pub fn check(history: &History) -> Result<Report, CheckError> {
             _ => {}
         }
     }
-    let _ = is;
     let ok: Bag = dequeues
         .iter()
         .filter_map(|(e, n)| attempts.get(e).map(|m| (e.clone(), (*n).min(*m))))

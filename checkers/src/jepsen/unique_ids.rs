@@ -3,6 +3,7 @@
 //! count, the 48 most duplicated) and the `range` of ids seen.
 
 use super::{client_ops, is, Elem, Report};
+use crate::datum::Datum;
 use crate::error::CheckError;
 use crate::history::History;
 use crate::op::OpType;
@@ -29,7 +30,7 @@ pub struct UniqueIdsResult {
 }
 
 /// Checks a unique-id history.
-pub fn check(history: &History) -> Result<Report, CheckError> {
+pub fn check(history: &History<Datum>) -> Result<Report, CheckError> {
     let mut attempted = 0;
     let mut acked = 0;
     let mut freqs: HashMap<Elem, usize> = HashMap::default();

@@ -5,7 +5,7 @@
 use super::{FileResult, Source};
 use crate::cli::{CheckArgs, CheckerName};
 use faultline_checkers::jepsen::{self, Options, Report};
-use faultline_checkers::{History, OpType, Process};
+use faultline_checkers::{Datum, History, OpType, Process};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -29,21 +29,28 @@ pub fn name(checker: CheckerName) -> Option<&'static str> {
 pub fn check(
     args: &CheckArgs,
     src: &Source<'_>,
-    history: &History,
+    history: &History<Datum>,
     name: &'static str,
     parse: Duration,
 ) -> Result<FileResult, String> {
+    // Something that is no history of these ops (`stats` takes any op) is
+    // bad input, not a valid history.
     let ops = jepsen::operations(name);
-    let used = history
-        .ops()
-        .iter()
-        .any(|o| o.process != Process::Nemesis && o.kind != OpType::Invoke && ops.contains(&&*o.f));
-    if !ops.is_empty() && !used {
+    let used = history.ops().iter().any(|o| {
+        o.process != Process::Nemesis
+            && o.kind != OpType::Invoke
+            && (ops.is_empty() || ops.contains(&&*o.f))
+    });
+    if !used {
+        let wanted = if ops.is_empty() {
+            "no completed client operation".to_string()
+        } else {
+            format!("no completed client operation :{}", ops.join(", :"))
+        };
         return Err(format!(
-            "{}: not a {name} history: no completed client operation :{} among its {} ops ({}); \
+            "{}: not a {name} history: {wanted} among its {} ops ({}); \
              is this a history? use --format or --checker",
             src.path.display(),
-            ops.join(", :"),
             history.len(),
             src.read_as()
         ));
