@@ -64,8 +64,21 @@ pub struct BankResult {
 /// A read's balances: account → balance (None: nil).
 type Balances<'a> = Vec<(Cow<'a, str>, Option<i64>)>;
 
-/// One read's error: kind, badness, the read's total, and the error map.
-type Error = (&'static str, f64, i64, Value);
+/// One read's error: kind, badness, the read's total, the error map (its
+/// `op` added only to the errors reported), and the read.
+type Error<'a> = (&'static str, f64, i64, Value, &'a Op<Datum>);
+
+/// The error map as reported: with the read op.
+fn reported(e: &Error<'_>) -> Value {
+    let mut v = e.3.clone();
+    if let Value::Object(m) = &mut v {
+        m.insert(
+            "op".into(),
+            serde_json::to_value(e.4).unwrap_or(Value::Null),
+        );
+    }
+    v
+}
 
 /// A read's balances: account → balance (None: nil).
 fn balances(op: &Op<Datum>, i: usize) -> Result<Balances<'_>, CheckError> {
@@ -135,7 +148,6 @@ pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckEr
     let mut errors: Vec<Error> = Vec::new();
     for &(i, op) in &reads {
         let b = balances(op, i)?;
-        let op_json = || serde_json::to_value(op).unwrap_or(Value::Null);
         let unexpected: Vec<&str> = b
             .iter()
             .map(|(k, _)| &**k)
@@ -160,14 +172,14 @@ pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckEr
                 "unexpected-key",
                 unexpected.len() as f64,
                 sum,
-                json!({"type": "unexpected-key", "unexpected": unexpected, "op": op_json()}),
+                json!({"type": "unexpected-key", "unexpected": unexpected}),
             )
         } else if !nils.is_empty() {
             (
                 "nil-balance",
                 nils.len() as f64,
                 sum,
-                json!({"type": "nil-balance", "nils": nils, "op": op_json()}),
+                json!({"type": "nil-balance", "nils": nils}),
             )
         } else if sum != total {
             let badness = if total == 0 {
@@ -179,19 +191,19 @@ pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckEr
                 "wrong-total",
                 badness,
                 sum,
-                json!({"type": "wrong-total", "total": sum, "op": op_json()}),
+                json!({"type": "wrong-total", "total": sum}),
             )
         } else if !opts.negative_balances && !negative.is_empty() {
             (
                 "negative-value",
                 -(negative.iter().sum::<i64>() as f64),
                 sum,
-                json!({"type": "negative-value", "negative": negative, "op": op_json()}),
+                json!({"type": "negative-value", "negative": negative}),
             )
         } else {
             continue;
         };
-        errors.push(e);
+        errors.push((e.0, e.1, e.2, e.3, op));
     }
     let mut groups: BTreeMap<&'static str, ErrorGroup> = BTreeMap::new();
     for kind in [
@@ -206,10 +218,10 @@ pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckEr
         };
         // First among equals, as Jepsen's max-by / min-by.
         let pick = |better: &dyn Fn(&Error, &Error) -> bool| {
-            es.iter()
-                .fold(es[0], |m, e| if better(e, m) { e } else { m })
-                .3
-                .clone()
+            reported(
+                es.iter()
+                    .fold(es[0], |m, e| if better(e, m) { e } else { m }),
+            )
         };
         let worst = pick(&|e, m| e.1 > m.1);
         let total_kind = kind == "wrong-total";
@@ -217,9 +229,9 @@ pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckEr
             kind,
             ErrorGroup {
                 count: es.len(),
-                first: first.3.clone(),
+                first: reported(first),
                 worst,
-                last: last.3.clone(),
+                last: reported(last),
                 lowest: total_kind.then(|| pick(&|e, m| e.2 < m.2)),
                 highest: total_kind.then(|| pick(&|e, m| e.2 > m.2)),
             },
@@ -246,7 +258,7 @@ pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckEr
         valid,
         read_count: reads.len(),
         error_count: errors.len(),
-        first_error: errors.first().map(|e| e.3.clone()),
+        first_error: errors.first().map(reported),
         errors: groups,
         accounts,
         total,
