@@ -10,7 +10,7 @@
 //!   invocations paired to completions ([`History::pairs`]). Values are
 //!   JSON ([`serde_json::Value`]) or, for Jepsen's checkers on large
 //!   histories, the compact [`Datum`].
-//! - [`format`]: readers for JSON Lines, Jepsen `history.edn` and Jepsen text
+//! - [`format`](mod@format): readers for JSON Lines, Jepsen `history.edn` and Jepsen text
 //!   logs, and a JSONL writer that flushes every line.
 //! - [`model`]: sequential specifications ([`model::Model`]): registers,
 //!   key-value, set, FIFO queue.
@@ -20,7 +20,7 @@
 //! - [`elle`]: Elle's transactional checkers (list-append, rw-register).
 //! - [`jepsen`]: Jepsen's set, set-full, counter, bank, long-fork,
 //!   unique-ids, total-queue and stats checkers.
-//! - [`brute`] and [`synth`]: a brute-force reference checker and a seeded
+//! - `brute` and `synth` (with the `testing` feature): a brute-force reference checker and a seeded
 //!   generator of random histories, for tests and benchmarks.
 //!
 //! ```

@@ -16,7 +16,7 @@ const ISOLATION: [(&str, &str); 4] = [
 
 /// The options every transactional client reads: it runs list-append and
 /// rw-register only; `isolation` is one of the first `levels` of
-/// [`ISOLATION`] (default serializable). Returns the level as SQL spells it,
+/// `ISOLATION` (default serializable). Returns the level as SQL spells it,
 /// and whether the workload keeps lists (list-append) or registers.
 pub fn configure(
     o: &mut Options<'_>,

@@ -27,7 +27,7 @@ pub struct Match {
     pub file: String,
     /// 1-based line number.
     pub line: usize,
-    /// The line (cut at [`MAX_LINE`] characters).
+    /// The line (cut at 400 characters).
     pub text: String,
 }
 

@@ -1,7 +1,7 @@
 //! The YAML test spec: what a Jepsen test says in Clojure, said in YAML.
 //!
 //! [`load`] parses a spec file (unknown keys are errors, with a "did you
-//! mean"), and [`Spec::validate`] turns it into a [`Plan`] with every value
+//! mean"), and [`Loaded::validate`] turns it into a [`Plan`] with every value
 //! checked and typed — before anything touches a node. Errors name
 //! `file:line:column` and the offending key.
 

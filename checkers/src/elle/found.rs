@@ -20,7 +20,7 @@ pub struct Example {
 pub struct Occurrences {
     /// How many were found.
     pub count: usize,
-    /// Up to [`MAX_EXAMPLES`] of them.
+    /// Up to `MAX_EXAMPLES` (8) of them.
     pub examples: Vec<Example>,
 }
 

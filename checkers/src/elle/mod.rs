@@ -28,7 +28,7 @@
 //! - [`graph`]: typed edges, strongly connected components.
 //! - `cycles`: cycle existence, cycle search and naming; [`models`]:
 //!   Elle's consistency models and anomaly implications.
-//! - [`synth`]: simulated databases at chosen isolation levels, and
+//! - `synth` (with the `testing` feature): simulated databases at chosen isolation levels, and
 //!   injected anomalies, for tests and benchmarks.
 
 mod cycles;
