@@ -150,6 +150,11 @@ fn non_histories_are_bad_input_not_valid() {
         ],
         "not a stats history: no completed client operation among its 1 ops",
     );
+    // A register history has reads and writes, but not of micro-ops.
+    refused(
+        &["check", "--checker", "long-fork", reg],
+        "expected :write to return a list of [f, key, value] micro-ops, found 1",
+    );
     // A register history has reads, but not of sets.
     refused(
         &["check", "--checker", "set", reg],

@@ -103,7 +103,18 @@ pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckEr
     let mut multiple: Option<Value> = None;
     let mut reads = Reads::default();
     for (i, op) in client_ops(history) {
-        let Some(ms) = mops(op) else { continue };
+        let Some(ms) = mops(op) else {
+            if op.kind == OpType::Ok {
+                return Err(bad(
+                    i,
+                    format!(
+                        "expected :{} to return a list of [f, key, value] micro-ops, found {}",
+                        op.f, op.value
+                    ),
+                ));
+            }
+            continue;
+        };
         if op.kind == OpType::Invoke {
             if let [m] = ms {
                 if let Some(("w", k, _)) = mop(m) {
