@@ -30,7 +30,7 @@
 //! only without any of those as process or real-time (Elle's explainer
 //! order).
 
-use super::found::{Example, Found};
+use super::found::{Example, Found, Step, TxnText};
 use super::graph::kind::{PROCESS, REALTIME, RW, WR, WW};
 use super::graph::{local_sccs, Graph};
 use super::models;
@@ -788,8 +788,15 @@ fn tag(kind: u8) -> &'static str {
 fn describe_cycle<E: Explain>(e: &E, path: &[TxnId], kinds: &[u8], name: &str) -> Example {
     let txns = e.txns();
     let mut text = format!("{name}: a cycle of {} transactions\n", path.len() - 1);
+    let mut listed = Vec::with_capacity(path.len() - 1);
+    let mut steps = Vec::with_capacity(kinds.len());
     for t in &path[..path.len() - 1] {
-        text.push_str(&format!("  {}\n", e.describe(*t)));
+        let described = e.describe(*t);
+        text.push_str(&format!("  {described}\n"));
+        listed.push(TxnText {
+            id: *t,
+            text: described,
+        });
     }
     for (w, kind) in path.windows(2).zip(kinds) {
         let (a, b) = (w[0], w[1]);
@@ -803,11 +810,14 @@ fn describe_cycle<E: Explain>(e: &E, path: &[TxnId], kinds: &[u8], name: &str) -
             )),
             k => e.why(a, b, k),
         };
-        text.push_str(&format!(
-            "  T{a} < T{b} ({}) because {}\n",
-            tag(*kind),
-            why.unwrap_or_else(|| "of a dependency".into())
-        ));
+        let why = why.unwrap_or_else(|| "of a dependency".into());
+        text.push_str(&format!("  T{a} < T{b} ({}) because {why}\n", tag(*kind)));
+        steps.push(Step {
+            from: a,
+            to: b,
+            kind: tag(*kind),
+            why,
+        });
     }
     Example {
         explanation: text,
@@ -815,6 +825,8 @@ fn describe_cycle<E: Explain>(e: &E, path: &[TxnId], kinds: &[u8], name: &str) -
             .iter()
             .map(|t| txns.txns[*t as usize].invoke)
             .collect(),
+        txns: listed,
+        steps,
     }
 }
 
@@ -842,6 +854,7 @@ fn describe_exists<E: Explain>(e: &E, spec: &ExistsSpec, ids: &[TxnId]) -> Examp
             .iter()
             .map(|t| e.txns().txns[*t as usize].invoke)
             .collect(),
+        ..Example::default()
     }
 }
 

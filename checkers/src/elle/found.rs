@@ -7,12 +7,42 @@ use std::collections::BTreeMap;
 pub const MAX_EXAMPLES: usize = 8;
 
 /// One example of an anomaly.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Example {
     /// What happened, in sentences.
     pub explanation: String,
     /// History positions (invocations) of the transactions involved.
     pub ops: Vec<usize>,
+    /// A cycle's transactions, as the explanation lists them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub txns: Vec<TxnText>,
+    /// A cycle's edges, in order (Elle's `:steps`): the last leads back to
+    /// the first transaction.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+}
+
+/// A transaction of a cycle: its id and how the explanation shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TxnText {
+    /// The transaction's id (`T12` is 12).
+    pub id: u32,
+    /// `T12 (process 3, op 17: [append 1 3] [r 2 [1 2]])`.
+    pub text: String,
+}
+
+/// One edge of a cycle.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    /// From this transaction...
+    pub from: u32,
+    /// ...to this one.
+    pub to: u32,
+    /// `ww`, `wr`, `rw`, `process` or `realtime`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Why the edge exists, in words.
+    pub why: String,
 }
 
 /// Occurrences of one anomaly type.

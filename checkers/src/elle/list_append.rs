@@ -110,6 +110,7 @@ impl<'a> ListAppend<'a> {
                             }
                         ),
                         ops: vec![txns.txns[other as usize].invoke, t.invoke],
+                        ..Default::default()
                     });
                 } else {
                     seen.insert((key, val), id);
@@ -135,6 +136,7 @@ impl<'a> ListAppend<'a> {
                             txns.keys[key as usize]
                         ),
                         ops: vec![t.invoke],
+                        ..Default::default()
                     });
                 }
             }

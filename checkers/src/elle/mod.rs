@@ -265,6 +265,7 @@ pub(crate) trait Explain {
                 .iter()
                 .map(|t| self.txns().txns[*t as usize].invoke)
                 .collect(),
+            ..Example::default()
         }
     }
 
@@ -471,6 +472,7 @@ impl Run<'_> {
                     }
                 ),
                 ops: Vec::new(),
+                ..Default::default()
             });
         }
         let total = data + process.len() + realtime.len();

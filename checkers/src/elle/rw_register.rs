@@ -146,6 +146,7 @@ impl<'a> RwRegister<'a> {
                         .join(", T")
                 ),
                 ops: ws.iter().map(|t| txns.txns[*t as usize].invoke).collect(),
+                ..Default::default()
             });
         }
         refused

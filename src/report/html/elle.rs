@@ -3,10 +3,12 @@
 //! realtime) as labelled arrows, and the one-sentence reason for each edge
 //! beneath it.
 //!
-//! The graph is read back from the example's explanation, whose lines the
-//! checkers crate writes in a fixed shape (`elle::cycles`):
+//! The graph comes from the example's `txns` and `steps` (Elle's cycle
+//! steps, which the checkers crate records with every cycle). Results
+//! written before those fields existed are read back from the
+//! explanation, whose lines have a fixed shape (`elle::cycles`):
 //! `T12 (process 3, op 17: [append 1 3] ...)` for a transaction and
-//! `T12 < T14 (rw) because ...` for an edge. An example without such lines
+//! `T12 < T14 (rw) because ...` for an edge. An example without either
 //! (G1a, internal, ...) is shown as its text.
 
 use super::super::escape::html;
@@ -87,17 +89,42 @@ pub fn section(name: &str, c: &Value) -> Option<String> {
         );
         let examples = o["examples"].as_array().cloned().unwrap_or_default();
         for ex in examples.iter().take(EXAMPLES) {
-            let text = ex["explanation"].as_str().unwrap_or("");
-            out.push_str(&example(text));
+            out.push_str(&example(ex));
         }
     }
     out.push_str("</section>");
     Some(out)
 }
 
+/// A cycle's transactions and edges as the example records them
+/// (`txns`, `steps`), if it does.
+fn structured(ex: &Value) -> Option<(Vec<(u64, String)>, Vec<Edge>)> {
+    let txns: Vec<(u64, String)> = ex
+        .get("txns")?
+        .as_array()?
+        .iter()
+        .map(|t| Some((t["id"].as_u64()?, t["text"].as_str()?.to_string())))
+        .collect::<Option<_>>()?;
+    let edges: Vec<Edge> = ex
+        .get("steps")?
+        .as_array()?
+        .iter()
+        .map(|s| {
+            Some(Edge {
+                from: s["from"].as_u64()?,
+                to: s["to"].as_u64()?,
+                kind: s["type"].as_str()?.to_string(),
+                why: s["why"].as_str()?.to_string(),
+            })
+        })
+        .collect::<Option<_>>()?;
+    Some((txns, edges))
+}
+
 /// One example: its graph and edge list, or its text.
-fn example(text: &str) -> String {
-    let (txns, edges) = parse(text);
+fn example(ex: &Value) -> String {
+    let text = ex["explanation"].as_str().unwrap_or("");
+    let (txns, edges) = structured(ex).unwrap_or_else(|| parse(text));
     let mut out = String::from("<div class=\"example\">");
     let header = text.lines().next().unwrap_or("");
     let _ = write!(out, "<p>{}</p>", html(header));
@@ -214,11 +241,54 @@ mod tests {
                 why: "T1 read y = [] and T2 appended 2".into()
             }
         );
-        let html = example(text);
+        let html = example(&serde_json::json!({ "explanation": text }));
         assert!(html.contains("<svg class=\"cycle\""), "{html}");
         assert!(
             html.contains("&lt;script&gt;") && !html.contains("<script>"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn a_cycle_is_drawn_from_its_steps_when_it_has_them() {
+        // What the checker writes: the steps agree with the text, and win
+        // where the text would not parse.
+        let ex = serde_json::json!({
+            "explanation": "G0-item: a cycle of 2 transactions\nno edge lines here\n",
+            "txns": [{"id": 3, "text": "T3 (process 0, op 4: [append x 1])"},
+                     {"id": 9, "text": "T9 (process 1, op 6: [append x 2])"}],
+            "steps": [{"from": 3, "to": 9, "type": "ww", "why": "T3 appended 1 before <b>"},
+                      {"from": 9, "to": 3, "type": "ww", "why": "and back"}],
+        });
+        let html = example(&ex);
+        assert!(html.contains("<svg class=\"cycle\""), "{html}");
+        assert!(html.contains("<b>T3 → T9</b>"), "{html}");
+        assert!(html.contains("appended 1 before &lt;b&gt;"), "{html}");
+        // A malformed step falls back to the text (here: no graph).
+        let mut bad = ex.clone();
+        bad["steps"][1]["to"] = serde_json::json!("x");
+        assert!(!example(&bad).contains("<svg"));
+    }
+
+    #[test]
+    fn the_checker_records_the_steps_it_explains() {
+        use faultline_checkers::elle;
+        use faultline_checkers::format::{self, Format};
+        // Write skew: each txn reads the other's key empty and appends to
+        // its own.
+        let text = r#"{"process":0,"type":"invoke","f":"txn","value":[["r","y",null],["append","x",1]]}
+{"process":1,"type":"invoke","f":"txn","value":[["r","x",null],["append","y",1]]}
+{"process":0,"type":"ok","f":"txn","value":[["r","y",[]],["append","x",1]]}
+{"process":1,"type":"ok","f":"txn","value":[["r","x",[]],["append","y",1]]}
+{"process":2,"type":"invoke","f":"txn","value":[["r","x",null],["r","y",null]]}
+{"process":2,"type":"ok","f":"txn","value":[["r","x",[1]],["r","y",[1]]]}
+"#;
+        let h = format::read_str(Format::Jsonl, std::path::Path::new("w.jsonl"), text).unwrap();
+        let r = elle::check(&h, elle::Workload::ListAppend, &Default::default()).unwrap();
+        let v = serde_json::to_value(&r).unwrap();
+        let ex = &v["anomalies"]["G2-item"]["examples"][0];
+        let (txns, edges) = structured(ex).expect("steps recorded");
+        let (parsed_txns, parsed_edges) = parse(ex["explanation"].as_str().unwrap());
+        assert_eq!((txns, edges), (parsed_txns, parsed_edges));
     }
 }
