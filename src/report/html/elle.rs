@@ -31,8 +31,11 @@ pub struct Edge {
     pub why: String,
 }
 
+/// A cycle's transactions (id, description) and edges.
+pub type Cycle = (Vec<(u64, String)>, Vec<Edge>);
+
 /// Transactions (id, description) and edges read from an explanation.
-pub fn parse(explanation: &str) -> (Vec<(u64, String)>, Vec<Edge>) {
+pub fn parse(explanation: &str) -> Cycle {
     let mut txns = Vec::new();
     let mut edges = Vec::new();
     for line in explanation.lines().map(str::trim) {
@@ -98,7 +101,7 @@ pub fn section(name: &str, c: &Value) -> Option<String> {
 
 /// A cycle's transactions and edges as the example records them
 /// (`txns`, `steps`), if it does.
-fn structured(ex: &Value) -> Option<(Vec<(u64, String)>, Vec<Edge>)> {
+fn structured(ex: &Value) -> Option<Cycle> {
     let txns: Vec<(u64, String)> = ex
         .get("txns")?
         .as_array()?
