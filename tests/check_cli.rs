@@ -12,7 +12,8 @@ const VALID: &str = "checkers/tests/data/jepsen-etcd/etcd_002.log";
 const INVALID: &str = "checkers/tests/data/jepsen-etcd/etcd_000.log";
 
 fn scratch(name: &str, contents: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faultline-cli-{}", std::process::id()));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
     std::fs::write(&p, contents).unwrap();

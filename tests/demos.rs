@@ -23,7 +23,8 @@ static RUNNING: Mutex<usize> = Mutex::new(0);
 static FREED: Condvar = Condvar::new();
 
 fn store() -> PathBuf {
-    std::env::temp_dir().join(format!("faultline-demos-{}", std::process::id()))
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-demos-{}", std::process::id()))
 }
 
 /// Runs `workloads/NAME.yaml` for 8 s on 3 local nodes; returns the exit

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn store(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("faultline-etcd-{tag}-{}", std::process::id()))
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-etcd-{tag}-{}", std::process::id()))
 }
 
 fn run(spec: &str, store: &Path, seed: u64) -> (Option<i32>, String) {

@@ -63,7 +63,7 @@ fn pipe() -> (i32, i32) {
 impl Browser {
     fn start() -> Browser {
         require_chromium();
-        let profile = std::env::temp_dir().join(format!(
+        let profile = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "faultline-chromium-{}-{:?}",
             std::process::id(),
             std::thread::current().id()

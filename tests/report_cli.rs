@@ -50,7 +50,7 @@ fn dir_history(run: &Path) -> PathBuf {
 }
 
 fn base(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
+    let d = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "faultline-report-cli-{}-{name}",
         std::process::id()
     ));

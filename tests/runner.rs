@@ -12,7 +12,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn store() -> PathBuf {
-    std::env::temp_dir().join(format!("faultline-runner-{}", std::process::id()))
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-runner-{}", std::process::id()))
 }
 
 fn test_run(spec: &str, extra: &[&str]) -> Output {

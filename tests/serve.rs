@@ -54,7 +54,8 @@ fn get(addr: &str, target: &str) -> (u16, String) {
 
 #[test]
 fn serves_the_store_and_nothing_outside_it() {
-    let base = std::env::temp_dir().join(format!("faultline-serve-it-{}", std::process::id()));
+    let base = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-serve-it-{}", std::process::id()));
     let store = base.join("store");
     let run = store.join("demo").join("20261130T101010.000");
     std::fs::create_dir_all(&run).unwrap();

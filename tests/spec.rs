@@ -5,7 +5,8 @@
 use std::process::Command;
 
 fn check_spec(name: &str, yaml: &str) -> (i32, String) {
-    let dir = std::env::temp_dir().join(format!("faultline-spec-{}", std::process::id()));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-spec-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, yaml).unwrap();
@@ -229,7 +230,8 @@ fn huge_and_negative_durations_are_bounded_with_the_key_named() {
 
 #[test]
 fn command_line_overrides_are_validated_like_the_spec() {
-    let dir = std::env::temp_dir().join(format!("faultline-spec-ovr-{}", std::process::id()));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-spec-ovr-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("good.yaml"), GOOD).unwrap();
     for (args, expect) in [
@@ -419,7 +421,8 @@ fn relative_paths_resolve_against_the_spec_file() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("spec register-demo: valid"), "{out}");
     // A source relative to the spec's directory, not the working directory.
-    let dir = std::env::temp_dir().join(format!("faultline-spec-rel-{}", std::process::id()));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-spec-rel-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("sub")).unwrap();
     std::fs::write(dir.join("sub/file.txt"), "x").unwrap();
     let yaml = with(
@@ -596,7 +599,8 @@ fn jepsen_workloads_and_checker_options_name_their_key() {
 
 /// `faultline test --dry-run` on spec text written to a temporary file.
 fn dry_run_text(name: &str, yaml: &str) -> (i32, String, String) {
-    let dir = std::env::temp_dir().join(format!("faultline-spec-dry-{}", std::process::id()));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-spec-dry-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, yaml).unwrap();

@@ -939,12 +939,15 @@ mod tests {
                     print_txn_verdict(true, &path, analysis, Duration::ZERO, Duration::ZERO);
                 }
                 FileResult::Jepsen { name, report, .. } => {
+                    prop_assert!(client_ops, "judged {:?} with no completion: {}", report.valid, text);
                     jepsen::print(true, &path, name, report, Duration::ZERO, Duration::ZERO);
                 }
                 FileResult::BadInput(msg) => prop_assert!(!msg.is_empty()),
                 FileResult::Panicked(msg) => prop_assert!(false, "panicked: {}", msg),
             }
             let _ = std::fs::remove_file(&path);
+            // Empty once the case's file is gone: nothing is left behind.
+            let _ = std::fs::remove_dir(&dir);
         }
     }
 

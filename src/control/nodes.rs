@@ -33,15 +33,7 @@ const MAX_NAME: usize = 64;
 /// metacharacters are refused. An IP address is a name too (a node named
 /// by its address).
 pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = name.parse::<std::net::IpAddr>().is_ok()
-        || !name.is_empty()
-            && name.len() <= MAX_NAME
-            && name.as_bytes()[0].is_ascii_alphanumeric()
-            && !name.contains("..")
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if ok {
+    if is_ip_or_plain(name, MAX_NAME) {
         Ok(())
     } else {
         Err(format!(
@@ -54,23 +46,25 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// container) name of letters, digits, `.`, `_` and `-` (at most 253
 /// bytes, starting with a letter or digit, without `..`).
 pub fn check_host(host: &str) -> Result<(), String> {
-    if host.parse::<std::net::IpAddr>().is_ok() {
-        return Ok(());
-    }
-    let ok = !host.is_empty()
-        && host.len() <= 253
-        && host.as_bytes()[0].is_ascii_alphanumeric()
-        && !host.contains("..")
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if ok {
+    if is_ip_or_plain(host, 253) {
         Ok(())
     } else {
         Err(format!(
             "expected a host name or an IP address, found {host:?}"
         ))
     }
+}
+
+/// True for an IP address, or for 1 to `max` letters, digits, `.`, `_`
+/// and `-` starting with a letter or digit, without `..`.
+fn is_ip_or_plain(s: &str, max: usize) -> bool {
+    s.parse::<std::net::IpAddr>().is_ok()
+        || !s.is_empty()
+            && s.len() <= max
+            && s.as_bytes()[0].is_ascii_alphanumeric()
+            && !s.contains("..")
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// Parses `HOST[:PORT]` (`[V6ADDR]:PORT` for IPv6 with a port); the node's

@@ -392,8 +392,22 @@ pub fn index(root: &Path, name: Option<&str>, verdict: Option<&str>) -> String {
 mod tests {
     use super::*;
 
-    fn store() -> PathBuf {
-        let d = std::env::temp_dir().join(format!("faultline-serve-{}", std::process::id()));
+    /// A scratch directory removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A store with one run, beside a file named `secret` outside it (the
+    /// store is `scratch/store`); each test gets its own.
+    fn store(test: &str) -> (Scratch, PathBuf) {
+        let base =
+            std::env::temp_dir().join(format!("faultline-serve-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let d = base.join("store");
         let run = d.join("my<test>").join("20261130T101010.000");
         std::fs::create_dir_all(&run).unwrap();
         std::fs::write(
@@ -402,24 +416,20 @@ mod tests {
         )
         .unwrap();
         std::fs::write(run.join("history.jsonl"), "").unwrap();
-        std::fs::write(
-            d.parent()
-                .unwrap()
-                .join(format!("faultline-serve-secret-{}", std::process::id())),
-            "secret",
-        )
-        .unwrap();
+        std::fs::write(base.join("secret"), "secret").unwrap();
         let _ = std::os::unix::fs::symlink("/etc/passwd", run.join("escape.txt"));
-        std::fs::canonicalize(d).unwrap()
+        let root = std::fs::canonicalize(d).unwrap();
+        (Scratch(base), root)
     }
 
     #[test]
     fn serves_only_files_inside_the_store() {
-        let root = store();
+        let (_scratch, root) = store("files");
         let ok = route(&root, "/my%3Ctest%3E/20261130T101010.000/results.json");
         assert_eq!(ok.status, 200);
         assert_eq!(ok.content_type, "application/json");
-        let secret = format!("faultline-serve-secret-{}", std::process::id());
+        let secret = "secret";
+        assert!(root.parent().unwrap().join(secret).is_file());
         for bad in [
             format!("/../{secret}"),
             format!("/%2e%2e/{secret}"),
@@ -438,7 +448,7 @@ mod tests {
 
     #[test]
     fn lists_runs_with_escaped_names_and_filters() {
-        let root = store();
+        let (_scratch, root) = store("list");
         let page = String::from_utf8(route(&root, "/").body).unwrap();
         assert!(page.contains("my&lt;test&gt;"), "{page}");
         assert!(!page.contains("my<test>"));

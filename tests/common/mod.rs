@@ -159,7 +159,8 @@ pub struct Run {
 /// this test process (`tag` tells test binaries apart), and reads its
 /// results.json (panicking with the output when there is none).
 pub fn run_workload(tag: &str, name: &str, seconds: u32) -> Run {
-    let store = std::env::temp_dir().join(format!("faultline-{tag}-{}", std::process::id()));
+    let store = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-{tag}-{}", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
         .args(["test", &format!("workloads/{name}.yaml")])
         .args(["--time-limit", &seconds.to_string()])

@@ -321,6 +321,10 @@ class Handler(socketserver.StreamRequestHandler):
         self.upstream = Upstream(self.server.primary_addr)
         try:
             self.serve_lines()
+        except OSError as e:
+            # A peer that crashed or was cut off mid-connection (a reset) is
+            # what fault injection does, not a server error.
+            log(f"client {self.client_address} went away: {e}")
         finally:
             self.upstream.close()
 
