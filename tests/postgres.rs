@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{elle_anomalies as anomalies, require, require_root, run_workload};
+use common::{elle_anomalies as anomalies, require, require_root, run_valid_txns, run_workload};
 
 fn run(level: &str) -> (Option<i32>, serde_json::Value, String) {
     let r = run_workload("pg", &format!("postgres-append-{level}"), 25);
@@ -18,17 +18,7 @@ fn run(level: &str) -> (Option<i32>, serde_json::Value, String) {
 fn postgres_isolation_levels_get_the_anomalies_they_allow() {
     require_root();
     require("/usr/lib/postgresql/15/bin/postgres", "postgresql");
-    let (code, results, log) = run("serializable");
-    assert_eq!(
-        code,
-        Some(0),
-        "serializable must be valid: {:?}\n{log}",
-        anomalies(&results)
-    );
-    let ok = results["checkers"]["stats"]["by_f"]["txn"]["ok"]
-        .as_u64()
-        .unwrap_or(0);
-    assert!(ok > 500, "only {ok} committed txns\n{log}");
+    let results = run_valid_txns("pg", "postgres-append-serializable", 25).results;
     assert!(
         results["nemesis"].as_array().is_some_and(|n| !n.is_empty()),
         "kills applied"

@@ -181,6 +181,25 @@ pub fn run_workload(tag: &str, name: &str, seconds: u32) -> Run {
     }
 }
 
+/// Runs a transactional workload that must be valid (`tag` as for
+/// [`run_workload`]), and asserts it is, with more than 500 committed
+/// transactions.
+pub fn run_valid_txns(tag: &str, name: &str, seconds: u32) -> Run {
+    let r = run_workload(tag, name, seconds);
+    assert_eq!(
+        r.code,
+        Some(0),
+        "{name} must be valid: {:?}\n{}",
+        elle_anomalies(&r.results),
+        r.log
+    );
+    let ok = r.results["checkers"]["stats"]["by_f"]["txn"]["ok"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(ok > 500, "only {ok} committed txns\n{}", r.log);
+    r
+}
+
 /// The anomaly types the elle checker of a run found.
 pub fn elle_anomalies(results: &serde_json::Value) -> Vec<String> {
     results["checkers"]["elle"]["anomaly_types"]

@@ -382,13 +382,17 @@ pub fn check_txns(txns: &Txns, workload: Workload, opts: &Options) -> Result<Ana
         interrupt: opts.interrupt.clone(),
     };
     let mut found = Found::default();
-    let mut writers = None;
+    // What the preconditions' check computes, the analysis uses.
+    let (mut writers, mut externals) = (None, None);
     let refused = match workload {
         Workload::ListAppend => {
             writers = list_append::ListAppend::writers(txns, &mut found);
             writers.is_none()
         }
-        Workload::RwRegister => rw_register::RwRegister::refuse(txns, &mut found),
+        Workload::RwRegister => {
+            externals = rw_register::RwRegister::externals(txns, &mut found);
+            externals.is_none()
+        }
     };
     let mut run = Run {
         txns,
@@ -416,7 +420,9 @@ pub fn check_txns(txns: &Txns, workload: Workload, opts: &Options) -> Result<Ana
             run.graph(edges, &la);
         }
         Workload::RwRegister => {
-            let (rr, edges) = rw_register::RwRegister::analyze(txns, opts.sources, &mut run.found);
+            let externals = externals.unwrap_or_default();
+            let (rr, edges) =
+                rw_register::RwRegister::analyze(txns, externals, opts.sources, &mut run.found);
             run.graph(edges, &rr);
         }
     }

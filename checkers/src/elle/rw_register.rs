@@ -78,6 +78,13 @@ fn version(v: &[i64]) -> Version {
 /// A txn's external reads (key, version) and writes (key, value).
 type External = (Vec<(u32, Version)>, Vec<(u32, i64)>);
 
+/// Every transaction's external reads and writes, by transaction id.
+#[derive(Default)]
+pub struct Externals {
+    reads: Vec<Vec<(u32, Version)>>,
+    writes: Vec<Vec<(u32, i64)>>,
+}
+
 fn external(t: &Txn) -> External {
     let mut reads: Vec<(u32, Version)> = Vec::new();
     let mut writes: Vec<(u32, i64)> = Vec::new();
@@ -109,22 +116,23 @@ fn get<T: Copy>(pairs: &[(u32, T)], key: u32) -> Option<T> {
 const DOWNSTREAM_LIMIT: usize = 10_000;
 
 impl<'a> RwRegister<'a> {
-    /// Elle's precondition: a value read must have been written by at most
-    /// one committed (here: or indeterminate) transaction. The anomalies found, if any, make the
-    /// history unanalysable.
-    pub fn refuse(txns: &Txns, found: &mut Found) -> bool {
+    /// Every transaction's external reads and writes, or `None` when the
+    /// history breaks Elle's precondition: a value read must have been
+    /// written by at most one committed (here: or indeterminate)
+    /// transaction. The anomalies found, if any, make the history
+    /// unanalysable.
+    pub fn externals(txns: &Txns, found: &mut Found) -> Option<Externals> {
+        let (reads, writes): (Vec<_>, Vec<_>) = txns.txns.iter().map(external).unzip();
         let mut writers: HashMap<(u32, i64), Vec<TxnId>, FxBuild> = HashMap::default();
         let mut read: HashSet<(u32, i64)> = HashSet::new();
         for (id, t) in txns.txns.iter().enumerate() {
             if t.kind == OpType::Fail {
                 continue;
             }
-            let id = id as TxnId;
-            let (r, w) = external(t);
-            for (k, v) in w {
-                writers.entry((k, v)).or_default().push(id);
+            for &(k, v) in &writes[id] {
+                writers.entry((k, v)).or_default().push(id as TxnId);
             }
-            read.extend(r.into_iter().filter_map(|(k, v)| Some((k, v?))));
+            read.extend(reads[id].iter().filter_map(|&(k, v)| Some((k, v?))));
         }
         let mut refused = false;
         let mut dups: Vec<(&(u32, i64), &Vec<TxnId>)> = writers
@@ -149,20 +157,21 @@ impl<'a> RwRegister<'a> {
                 ..Default::default()
             });
         }
-        refused
+        (!refused).then_some(Externals { reads, writes })
     }
 
-    /// Infers version orders, edges and non-cycle anomalies.
+    /// Infers version orders, edges and non-cycle anomalies, from the
+    /// transactions' [`RwRegister::externals`].
     pub fn analyze(
         txns: &'a Txns,
+        externals: Externals,
         sources: Sources,
         found: &mut Found,
     ) -> (RwRegister<'a>, Vec<(TxnId, TxnId, u8)>) {
-        let (ext_reads, ext_writes): (Vec<_>, Vec<_>) = txns.txns.iter().map(external).unzip();
         let mut r = RwRegister {
             txns,
-            ext_reads,
-            ext_writes,
+            ext_reads: externals.reads,
+            ext_writes: externals.writes,
             versions: HashMap::default(),
         };
         r.internal(found);
