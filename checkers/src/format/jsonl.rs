@@ -17,8 +17,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-/// Lines parsed per parallel task.
-const CHUNK: usize = 16 * 1024;
+/// Lines parsed and handed on at a time by [`for_each_batch`].
+const BATCH: usize = 256 * 1024;
 
 #[derive(Deserialize)]
 struct RawOp<'a, V> {
@@ -177,21 +177,8 @@ pub fn for_each_batch<V: OpValue + Send>(
     mut f: impl FnMut(Vec<Op<V>>, &[u32]) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
     let lines = numbered_lines(text);
-    for batch in lines.chunks(CHUNK * 16) {
-        let chunks: Vec<Result<Vec<Op<V>>, ReadError>> = batch
-            .par_chunks(CHUNK)
-            .map(|chunk| {
-                let mut names = Interner::default();
-                chunk
-                    .iter()
-                    .map(|&(n, l)| parse_line(path, n as usize, l, &mut names))
-                    .collect()
-            })
-            .collect();
-        let mut ops = Vec::with_capacity(batch.len());
-        for chunk in chunks {
-            ops.extend(chunk?);
-        }
+    for batch in lines.chunks(BATCH) {
+        let ops = parse_lines(path, batch, 0)?;
         let numbers: Vec<u32> = batch.iter().map(|&(n, _)| n).collect();
         f(ops, &numbers)?;
     }
