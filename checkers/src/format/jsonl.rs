@@ -116,7 +116,7 @@ fn read_file_windowed<V: OpValue + Send>(
     let mut ops: Vec<Op<V>> = Vec::new();
     let mut numbers: Vec<u32> = Vec::new();
     let mut buf: Vec<u8> = Vec::with_capacity(window);
-    let (mut lines_before, mut bytes_before) = (0u32, 0u64);
+    let mut lines_before = 0u32;
     loop {
         // Fill the window (after the partial line carried over), growing
         // it for a line longer than a window.
@@ -147,10 +147,8 @@ fn read_file_windowed<V: OpValue + Send>(
         ops.par_extend(parse_lines(path, &lines, lines_before)?);
         numbers.extend(lines.iter().map(|&(n, _)| n + lines_before));
         lines_before += memchr::memchr_iter(b'\n', text.as_bytes()).count() as u32;
-        bytes_before += cut as u64;
         buf.drain(..cut);
         if eof {
-            debug_assert!(bytes_before <= size || size == 0);
             return Ok(History::with_lines(ops, numbers));
         }
     }
