@@ -260,9 +260,6 @@ fn check_file_inner(
     })
 }
 
-/// Frees a history on a thread of its own: a million ops are millions of
-/// allocations, whose freeing the verdict need not wait for (and the
-/// process may exit before it ends).
 /// One file checked by one of Jepsen's checkers. They read compact values
 /// ([`Datum`]), straight from JSONL a window at a time, so the file's text
 /// is never held whole.
@@ -291,6 +288,9 @@ fn check_jepsen_file(
     result
 }
 
+/// Frees a history on a thread of its own: a million ops are millions of
+/// allocations, whose freeing the verdict need not wait for (and the
+/// process may exit before it ends).
 fn dispose<T: Send + 'static>(x: T) {
     if std::thread::Builder::new()
         .name("dispose".into())

@@ -134,14 +134,13 @@ impl<'a> RwRegister<'a> {
             }
             read.extend(reads[id].iter().filter_map(|&(k, v)| Some((k, v?))));
         }
-        let mut refused = false;
         let mut dups: Vec<(&(u32, i64), &Vec<TxnId>)> = writers
             .iter()
             .filter(|(kv, ws)| ws.len() > 1 && read.contains(kv))
             .collect();
         dups.sort();
+        let refused = !dups.is_empty();
         for ((k, v), ws) in dups {
-            refused = true;
             found.add("duplicate-writes", || Example {
                 explanation: format!(
                     "key {} was set to {v} by {} transactions (T{}); rw-register needs \

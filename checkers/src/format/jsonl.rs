@@ -49,48 +49,51 @@ pub fn read(path: &Path, text: &str) -> Result<History, ReadError> {
 /// [`crate::Datum`]), as [`read`] does.
 pub fn read_as<V: OpValue + Send>(path: &Path, text: &str) -> Result<History<V>, ReadError> {
     let lines = numbered_lines(text);
-    let ops = parse_lines(path, &lines, 0)?;
+    let mut ops = Vec::with_capacity(lines.len());
+    parse_lines(path, &lines, 0, &mut ops)?;
     Ok(History::with_lines(
         ops,
         lines.iter().map(|&(n, _)| n).collect(),
     ))
 }
 
-/// Parses numbered lines (numbered from after `before` lines) into ops, in
-/// parallel. Each line is parsed straight into its place in one vector
-/// sized once: a million ops copied from batch to batch, into freshly
-/// faulted pages each time, cost more than the parsing. The first error in
-/// file order wins; lines after a known error are not parsed.
+/// Parses numbered lines (numbered from after `before` lines) in parallel
+/// and appends their ops to `ops`. Each line is parsed straight into its
+/// place in the vector: a million ops copied from batch to batch, into
+/// freshly faulted pages each time, cost more than the parsing. The first
+/// error in file order wins (and `ops` is then to be dropped); lines after
+/// a known error are not parsed.
 fn parse_lines<V: OpValue + Send>(
     path: &Path,
     lines: &[(u32, &str)],
     before: u32,
-) -> Result<Vec<Op<V>>, ReadError> {
+    ops: &mut Vec<Op<V>>,
+) -> Result<(), ReadError> {
     let error_line = AtomicU32::new(u32::MAX);
     let first_error: Mutex<Option<ReadError>> = Mutex::new(None);
-    let mut ops: Vec<Op<V>> = Vec::new();
-    lines
-        .par_iter()
-        .with_min_len(1024)
-        .map_init(Interner::default, |names, &(n, line)| {
-            if n < error_line.load(Ordering::Relaxed) {
-                match parse_line(path, (n + before) as usize, line, names) {
-                    Ok(op) => return op,
-                    Err(e) => {
-                        let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
-                        if first.as_ref().is_none_or(|f| e.line < f.line) {
-                            error_line.fetch_min(n, Ordering::Relaxed);
-                            *first = Some(e);
+    let parsed =
+        lines
+            .par_iter()
+            .with_min_len(1024)
+            .map_init(Interner::default, |names, &(n, line)| {
+                if n < error_line.load(Ordering::Relaxed) {
+                    match parse_line(path, (n + before) as usize, line, names) {
+                        Ok(op) => return op,
+                        Err(e) => {
+                            let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                            if first.as_ref().is_none_or(|f| e.line < f.line) {
+                                error_line.fetch_min(n, Ordering::Relaxed);
+                                *first = Some(e);
+                            }
                         }
                     }
                 }
-            }
-            Op::new(0, Process::Nemesis, OpType::Info, "", V::default())
-        })
-        .collect_into_vec(&mut ops);
+                Op::new(0, Process::Nemesis, OpType::Info, "", V::default())
+            });
+    ops.par_extend(parsed);
     match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         Some(e) => Err(e),
-        None => Ok(ops),
+        None => Ok(()),
     }
 }
 
@@ -144,7 +147,7 @@ fn read_file_windowed<V: OpValue + Send>(
             ops.reserve((estimate * 1.05) as usize + 1024);
             numbers.reserve((estimate * 1.05) as usize + 1024);
         }
-        ops.par_extend(parse_lines(path, &lines, lines_before)?);
+        parse_lines(path, &lines, lines_before, &mut ops)?;
         numbers.extend(lines.iter().map(|&(n, _)| n + lines_before));
         lines_before += memchr::memchr_iter(b'\n', text.as_bytes()).count() as u32;
         buf.drain(..cut);
@@ -176,7 +179,8 @@ pub fn for_each_batch<V: OpValue + Send>(
 ) -> Result<(), ReadError> {
     let lines = numbered_lines(text);
     for batch in lines.chunks(BATCH) {
-        let ops = parse_lines(path, batch, 0)?;
+        let mut ops = Vec::with_capacity(batch.len());
+        parse_lines(path, batch, 0, &mut ops)?;
         let numbers: Vec<u32> = batch.iter().map(|&(n, _)| n).collect();
         f(ops, &numbers)?;
     }
