@@ -6,7 +6,13 @@ use std::path::PathBuf;
 
 /// Jepsen-style cluster testing: faults, workloads, histories and checkers.
 #[derive(Parser, Debug)]
-#[command(name = "faultline", version, about, max_term_width = 100)]
+#[command(
+    name = "faultline",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = "Documentation: README.md and docs/ (docs/README.md lists the pages) in faultline's source tree."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -20,10 +26,10 @@ pub enum Command {
     /// Check recorded histories (JSONL, Jepsen history.edn or Jepsen logs).
     Check(CheckArgs),
     /// The local test cluster: nodes made of Linux namespaces on this machine.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Reference: docs/cluster.md")]
     Cluster(ClusterCmd),
     /// Inject or heal a fault by hand on a running cluster.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Reference: docs/nemesis.md")]
     Nemesis(NemesisCmd),
     /// Show a stored run again: tables, its results.json, or its HTML report.
     Report(ReportArgs),
@@ -34,7 +40,7 @@ pub enum Command {
 /// Arguments of `faultline report`.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Exit status: the run's verdict (0 valid, 1 invalid, 2 unknown), 254 if RUN_DIR is not a readable run.\n\nExamples:\n  faultline report store/latest\n  faultline report --html store/register-stale/latest\n  faultline report --json store/latest"
+    after_help = "Exit status: the run's verdict (0 valid, 1 invalid, 2 unknown), 254 if RUN_DIR is not a readable run.\n\nExamples:\n  faultline report store/latest\n  faultline report --html store/register-stale/latest\n  faultline report --json store/latest\n\nReference: docs/reports.md"
 )]
 pub struct ReportArgs {
     /// The run directory (store/TEST/TIMESTAMP, or a `latest` link).
@@ -51,7 +57,7 @@ pub struct ReportArgs {
 /// Arguments of `faultline serve`.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  faultline serve\n  faultline serve /var/tmp/store --bind 127.0.0.1:9000"
+    after_help = "Examples:\n  faultline serve\n  faultline serve /var/tmp/store --bind 127.0.0.1:9000\n\nReference: docs/reports.md#faultline-serve"
 )]
 pub struct ServeArgs {
     /// The store directory.
@@ -65,7 +71,7 @@ pub struct ServeArgs {
 /// Arguments of `faultline test`.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Exit status: 0 valid, 1 invalid, 2 unknown, 254 bad spec or unreachable nodes, 255 internal error.\n\nExamples:\n  faultline test workloads/register-demo.yaml --local 3 --time-limit 20\n  faultline test workloads/register-demo.yaml --dry-run\n  faultline test --replay store/register-demo/latest"
+    after_help = "Exit status: 0 valid, 1 invalid, 2 unknown, 254 bad spec or unreachable nodes, 255 internal error.\n\nExamples:\n  faultline test workloads/register-demo.yaml --local 3 --time-limit 20\n  faultline test workloads/register-demo.yaml --dry-run\n  faultline test --replay store/register-demo/latest\n\nReference: docs/running.md (the run, store, seeds, replay), docs/spec.md (the YAML spec)"
 )]
 pub struct TestArgs {
     /// The test spec (YAML).
@@ -91,7 +97,8 @@ pub struct TestArgs {
     /// Run the test K times; stop at the first invalid run.
     #[arg(long, value_name = "K", default_value_t = 1, conflicts_with = "replay")]
     pub test_count: usize,
-    /// Seed for the generator and the nemesis (overrides generator.seed).
+    /// Seed for the generator and the nemesis (overrides generator.seed;
+    /// without either, each run draws a fresh seed and prints it).
     #[arg(long, conflicts_with = "replay")]
     pub seed: Option<u64>,
     /// Leave the DB (and a local cluster made for the test) running.
@@ -132,7 +139,7 @@ pub enum NemesisCmd {
 /// Which fault, and its parameters.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  faultline nemesis start partition --grudge majorities-ring\n  faultline nemesis start loss --probability 0.5 --target n2\n  faultline nemesis start kill --target one --pidfile /var/lib/faultline/node/db.pid --start 'db --daemon'\n  faultline nemesis heal"
+    after_help = "Examples:\n  faultline nemesis start partition --grudge majorities-ring\n  faultline nemesis start loss --probability 0.5 --target n2\n  faultline nemesis start kill --target one --pidfile /var/lib/faultline/node/db.pid --start 'db --daemon'\n  faultline nemesis heal\n\nReference: docs/nemesis.md"
 )]
 pub struct FaultArgs {
     /// partition, loss, kill, pause, clock, clock-strobe or delay.
@@ -155,9 +162,9 @@ pub struct FaultArgs {
     /// Start, wait this many seconds, then stop (Ctrl-C stops early).
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub duration: Option<f64>,
-    /// Seed for random grudges and targets.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seed for random grudges and targets (default: a fresh one each time).
+    #[arg(long)]
+    pub seed: Option<u64>,
     #[command(flatten)]
     pub common: NemesisCommon,
 }
@@ -241,7 +248,7 @@ pub const DEFAULT_CLUSTER: &str = "fl";
 /// Arguments of `faultline cluster exec`.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  faultline cluster exec -- hostname\n  faultline cluster exec --node n1 -- ps -e\n  faultline cluster exec --nodes db1,db2 --username admin -- uptime"
+    after_help = "Examples:\n  faultline cluster exec -- hostname\n  faultline cluster exec --node n1 -- ps -e\n  faultline cluster exec --nodes db1,db2 --username admin -- uptime\n\nReference: docs/cluster.md"
 )]
 pub struct ExecArgs {
     /// Local cluster name (ignored with --nodes/--nodes-file).
@@ -269,7 +276,7 @@ pub struct NodeArgs {
     /// Nodes to reach: `host[:port]` or `name=host[:port]`, comma-separated.
     #[arg(long, value_name = "LIST", conflicts_with = "nodes_file")]
     pub nodes: Option<String>,
-    /// File with one node per line (see README: nodes files).
+    /// File with one node per line (docs/cluster.md, "Real nodes and nodes files").
     #[arg(long, value_name = "FILE")]
     pub nodes_file: Option<PathBuf>,
     /// SSH login user.
@@ -296,7 +303,7 @@ pub struct NodeArgs {
 #[derive(Args, Debug)]
 #[command(
     after_help = "Exit status: 0 all valid, 1 any invalid, 2 any unknown (none invalid), 254 bad input.\n\n\
-Example:\n  faultline check checkers/tests/data/jepsen-etcd/etcd_000.log\n  faultline check --json --model kv history.jsonl"
+Example:\n  faultline check checkers/tests/data/jepsen-etcd/etcd_000.log\n  faultline check --json --model kv history.jsonl\n\nReference: docs/checkers.md"
 )]
 pub struct CheckArgs {
     /// History files to check.
@@ -362,7 +369,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub json: bool,
     /// When the linearizable checker finds the history valid, write the
-    /// order it found to this file (one history only; see README).
+    /// order it found to this file (one history only; see
+    /// docs/checkers.md, "Witnesses").
     #[arg(long, value_name = "OUT.json")]
     pub witness: Option<PathBuf>,
     /// Write an HTML report of the (one) history checked to this file.

@@ -244,3 +244,47 @@ fn bad_transactions_name_their_line() {
         "{err}"
     );
 }
+
+#[test]
+fn long_lists_are_cut_to_a_screenful_in_the_terminal_and_kept_in_json() {
+    // 20,000 acknowledged adds; the final read sees every other one: 10,000
+    // lost elements, none adjacent, so no `a..b` run shortens the list.
+    let mut h = String::new();
+    let mut i = 0;
+    let mut op = |h: &mut String, p: usize, t: &str, f: &str, v: String| {
+        h.push_str(&format!(
+            "{{\"index\":{i},\"process\":{p},\"type\":\"{t}\",\"f\":\"{f}\",\"value\":{v}}}\n"
+        ));
+        i += 1;
+    };
+    for e in 0..20_000 {
+        op(&mut h, 0, "invoke", "add", e.to_string());
+        op(&mut h, 0, "ok", "add", e.to_string());
+    }
+    let read: Vec<String> = (0..20_000).step_by(2).map(|e: i32| e.to_string()).collect();
+    op(&mut h, 1, "invoke", "read", "null".into());
+    op(&mut h, 1, "ok", "read", format!("[{}]", read.join(",")));
+    let path = scratch("lost-set.jsonl", &h);
+    let out = faultline(&["check", "--checker", "set", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("… and 9800 more (results.json / --json has all)"),
+        "{err}"
+    );
+    assert!(
+        err.len() < 3000,
+        "{} bytes on the terminal:\n{err}",
+        err.len()
+    );
+    let out = faultline(&[
+        "check",
+        "--json",
+        "--checker",
+        "set",
+        path.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(v["lost_count"], 10_000);
+    assert_eq!(v["lost"].as_str().unwrap().split(' ').count(), 10_000);
+}

@@ -322,16 +322,17 @@ fn a_run_records_how_to_reproduce_it_and_replays_its_faults() {
             .unwrap()
     };
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/register-demo.yaml");
-    let out = run(&[
-        spec.to_str().unwrap(),
-        "--local",
-        "3",
-        "--time-limit",
-        "16",
-        "--seed",
-        "5",
-    ]);
+    let out = run(&[spec.to_str().unwrap(), "--local", "3", "--time-limit", "16"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // No seed given: a fresh one, printed at the start and recorded.
+    let err = text(&out.stderr);
+    let printed: u64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("seed: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a printed fresh seed in\n{err}"));
+    assert!(err.contains("(fresh; --seed"), "{err}");
     let first = std::fs::canonicalize(store.join("register-demo/latest")).unwrap();
     let record = |dir: &Path| -> serde_json::Value {
         let r: serde_json::Value =
@@ -347,7 +348,7 @@ fn a_run_records_how_to_reproduce_it_and_replays_its_faults() {
             .is_some_and(|c| c.len() == 40),
         "{r1}"
     );
-    assert_eq!(r1["seed"], 5);
+    assert_eq!(r1["seed"], printed);
     assert_eq!(r1["overrides"]["local"], 3);
     assert_eq!(r1["overrides"]["time_limit"], 16.0);
     assert_eq!(r1["spec"]["file"], spec.to_str().unwrap());

@@ -442,6 +442,48 @@ fn relative_paths_resolve_against_the_spec_file() {
 }
 
 #[test]
+fn without_a_seed_each_run_draws_a_fresh_one_that_reproduces_it() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let args = ["workloads/register-demo.yaml", "--time-limit", "300"];
+    let seed_of = |out: &str| -> String {
+        let line = out.lines().next().unwrap_or_default();
+        let rest = line
+            .split("shown with seed ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("a fresh seed in {line:?}"));
+        rest.trim_end_matches(')').to_string()
+    };
+    let schedule = |out: &str| -> String {
+        out.lines()
+            .skip_while(|l| !l.starts_with("fault schedule"))
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (code, first, err) = dry_run(root, &args);
+    assert_eq!(code, 0, "{first}{err}");
+    let (_, second, _) = dry_run(root, &args);
+    let (s1, s2) = (seed_of(&first), seed_of(&second));
+    assert_ne!(s1, s2, "two runs without a seed drew the same one");
+    assert!(!schedule(&first).is_empty(), "{first}");
+    assert_ne!(
+        schedule(&first),
+        schedule(&second),
+        "two fresh seeds drew the same 300 s fault schedule"
+    );
+    // The seed printed reproduces the schedule exactly.
+    let mut with_seed = args.to_vec();
+    with_seed.extend(["--seed", &s1]);
+    let (code, again, _) = dry_run(root, &with_seed);
+    assert_eq!(code, 0);
+    assert!(
+        again.starts_with(&format!("spec register-demo: valid (seed {s1})")),
+        "{again}"
+    );
+    assert_eq!(schedule(&first), schedule(&again));
+}
+
+#[test]
 fn dry_run_prints_the_plan_and_touches_nothing() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let (code, out, err) = dry_run(

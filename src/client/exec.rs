@@ -1,5 +1,5 @@
 //! The exec plugin: a client in any language, one child process per worker
-//! process, speaking JSON lines on stdin/stdout (protocol in README, "Exec
+//! process, speaking JSON lines on stdin/stdout (protocol in docs/clients.md, "Exec
 //! plugins"). Options: `command` (run through `sh -c` in the spec file's
 //! directory).
 

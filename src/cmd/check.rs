@@ -636,7 +636,10 @@ fn print_verdict(as_json: bool, file: &Path, a: &Analysis, parse: Duration, chec
         ms(check)
     );
     if let Some(f) = &a.failure {
-        eprint!("{}: not linearizable\n{}", file.display(), f.explanation);
+        eprintln!("{}: not linearizable", file.display());
+        for line in crate::report::terminal::screenful(f.explanation.lines()) {
+            eprintln!("{line}");
+        }
     }
     if let Some(u) = &a.unknown {
         eprintln!(
@@ -688,7 +691,7 @@ fn print_txn_verdict(
         },
         ms(check)
     );
-    for line in a.details() {
+    for line in crate::report::terminal::screenful(a.details()) {
         eprintln!("{}: {line}", file.display());
     }
 }

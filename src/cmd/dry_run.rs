@@ -30,8 +30,19 @@ pub fn run(
             .map(|i| Node::new(format!("n{i}"), "(address when the cluster is up)"))
             .collect(),
     };
+    let mut drawn = plan.clone();
+    drawn.seed = plan.seed_for_run(0);
+    let plan = &drawn;
     let mut out = String::new();
-    let _ = writeln!(out, "spec {}: valid (seed {})", plan.name, plan.seed);
+    if plan.fresh_seed {
+        let _ = writeln!(
+            out,
+            "spec {}: valid (no seed given: each run draws a fresh one; shown with seed {})",
+            plan.name, plan.seed
+        );
+    } else {
+        let _ = writeln!(out, "spec {}: valid (seed {})", plan.name, plan.seed);
+    }
     let where_ = match (given, &plan.nodes) {
         (Some(_), _) if local => "an existing local cluster",
         (Some(_), _) => "the nodes given on the command line",

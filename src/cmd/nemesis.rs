@@ -91,7 +91,7 @@ fn build(common: &NemesisCommon) -> Result<Nemesis<RemoteShell>, Exit> {
 
 fn fault_of(args: &FaultArgs, nodes: &[String], starting: bool) -> Result<Fault, Exit> {
     let kind: FaultKind = args.fault.parse().map_err(bad_input)?;
-    let mut rng = Rng::with_seed(args.seed);
+    let mut rng = Rng::with_seed(args.seed.unwrap_or_else(|| fastrand::u64(..)));
     let target: Target = args
         .target
         .parse()

@@ -183,7 +183,17 @@ pub fn run(args: &TestArgs) -> Result<i32, Exit> {
             crate::say!("== run {} of {}", i + 1, args.test_count);
         }
         let mut plan = plan.clone();
-        plan.seed = plan.seed.wrapping_add(i as u64);
+        plan.seed = plan.seed_for_run(i);
+        if plan.fresh_seed {
+            crate::say!(
+                "seed: {} (fresh; --seed {} reproduces the op sequence, --replay RUN_DIR the run)",
+                plan.seed,
+                plan.seed
+            );
+        } else {
+            crate::say!("seed: {}", plan.seed);
+        }
+        plan.fresh_seed = false;
         let run = Run {
             given: given.as_ref(),
             text: &loaded.text,

@@ -227,27 +227,59 @@ fn faults_table(facts: &Facts) -> Option<String> {
 /// `stats` and `perf` are the tables above, and say nothing more here
 /// unless undecided.
 pub fn explanation(run: &RunReport) -> String {
-    let mut out = String::new();
+    let mut all = String::new();
     for (name, c) in run.checkers() {
-        let v = verdict_of(&c["valid"]);
-        if let Some(e) = c.get("error").and_then(Value::as_str) {
-            let _ = writeln!(out, "{name}: {v} ({e})");
-            continue;
+        let mut out = String::new();
+        one_explanation(&mut out, run, name, c);
+        for line in screenful(out.lines()) {
+            let _ = writeln!(all, "{line}");
         }
-        match name {
-            "linearizable" => linearizable_text(&mut out, run, c, v),
-            "elle" => elle_text(&mut out, c, v),
-            "stats" | "perf" if v == "valid" => {}
-            _ => {
-                let _ = writeln!(out, "{name}: {v}");
-                let lines = c.get("explanation").and_then(Value::as_array);
-                for l in lines.into_iter().flatten().filter_map(Value::as_str) {
-                    let _ = writeln!(out, "  {l}");
-                }
+    }
+    all
+}
+
+/// Most lines one checker's explanation takes in the terminal: about a
+/// screenful. results.json and `--json` keep everything.
+pub const SCREEN_LINES: usize = 40;
+
+/// `lines` cut to [`SCREEN_LINES`], the last saying how many were left out.
+pub fn screenful<S: AsRef<str>>(lines: impl IntoIterator<Item = S>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut left = 0usize;
+    for l in lines {
+        if out.len() < SCREEN_LINES {
+            out.push(l.as_ref().to_string());
+        } else {
+            left += 1;
+        }
+    }
+    if left > 0 {
+        out.push(format!(
+            "  … and {left} more lines (results.json / --json has all)"
+        ));
+    }
+    out
+}
+
+/// One checker's explanation, uncut.
+fn one_explanation(out: &mut String, run: &RunReport, name: &str, c: &Value) {
+    let v = verdict_of(&c["valid"]);
+    if let Some(e) = c.get("error").and_then(Value::as_str) {
+        let _ = writeln!(out, "{name}: {v} ({e})");
+        return;
+    }
+    match name {
+        "linearizable" => linearizable_text(out, run, c, v),
+        "elle" => elle_text(out, c, v),
+        "stats" | "perf" if v == "valid" => {}
+        _ => {
+            let _ = writeln!(out, "{name}: {v}");
+            let lines = c.get("explanation").and_then(Value::as_array);
+            for l in lines.into_iter().flatten().filter_map(Value::as_str) {
+                let _ = writeln!(out, "  {l}");
             }
         }
     }
-    out
 }
 
 fn linearizable_text(out: &mut String, run: &RunReport, c: &Value, v: &str) {

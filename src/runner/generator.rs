@@ -276,6 +276,7 @@ mod tests {
             recovery: Duration::ZERO,
             final_reads: true,
             seed: 1,
+            fresh_seed: false,
             nemesis: None,
             checkers: vec![],
             consistency_models: vec![],

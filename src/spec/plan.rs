@@ -194,8 +194,12 @@ pub struct Plan {
     pub recovery: Duration,
     /// Final reads after recovery.
     pub final_reads: bool,
-    /// Seed.
+    /// Seed of this run: the given one (`--seed`, `generator.seed`, a
+    /// replay's), or, when none was given ([`Plan::fresh_seed`]), one drawn
+    /// per run by [`Plan::seed_for_run`].
     pub seed: u64,
+    /// No seed was given: every run draws its own.
+    pub fresh_seed: bool,
     /// Fault schedule.
     pub nemesis: Option<ScheduleSpec>,
     /// Checkers.
@@ -215,4 +219,19 @@ pub struct Plan {
     /// The spec file's directory: relative paths in the spec (`source:`,
     /// the exec client's command) are relative to it.
     pub base_dir: PathBuf,
+}
+
+impl Plan {
+    /// The seed of run `i` (from 0) of `--test-count`: a fresh random seed
+    /// when none was given, else the given seed plus `i` (run 0 uses the
+    /// given seed itself, so `--seed N` and `--replay` reproduce it).
+    pub fn seed_for_run(&self, i: usize) -> u64 {
+        if self.fresh_seed {
+            // fastrand's thread-local generator is seeded from the OS's
+            // randomness and the time.
+            fastrand::u64(..)
+        } else {
+            self.seed.wrapping_add(i as u64)
+        }
+    }
 }

@@ -243,6 +243,18 @@ impl Elem {
             None => Elem::Other(v.to_string()),
         }
     }
+
+    /// The element as a JSON object key: an integer in decimal, a string
+    /// as itself (`a7`, not `"a7"`), any other value as its JSON text.
+    pub fn key(&self) -> String {
+        match self {
+            Elem::Int(i) => i.to_string(),
+            Elem::Other(t) => match serde_json::from_str::<Value>(t) {
+                Ok(Value::String(s)) => s,
+                _ => t.clone(),
+            },
+        }
+    }
 }
 
 impl fmt::Display for Elem {
@@ -265,15 +277,34 @@ impl Serialize for Elem {
     }
 }
 
+/// Most parts (numbers or `a..b` runs) of a list a report line shows: about
+/// a screenful of a terminal. The JSON result keeps every element.
+pub const SHOWN_PARTS: usize = 200;
+
+/// What ends a list cut short in a report line.
+pub fn more(n: usize) -> String {
+    format!("… and {n} more (results.json / --json has all)")
+}
+
 /// Jepsen's `integer-interval-set-str`: sorted, runs of consecutive
 /// integers collapsed to `a..b`: `#{0..2 5}`.
 pub fn interval_set(elems: &[Elem]) -> String {
+    interval_set_capped(elems, usize::MAX)
+}
+
+/// [`interval_set`] for a report line: at most [`SHOWN_PARTS`] parts, then
+/// how many elements were left out ([`more`]).
+pub fn interval_set_shown(elems: &[Elem]) -> String {
+    interval_set_capped(elems, SHOWN_PARTS)
+}
+
+fn interval_set_capped(elems: &[Elem], shown: usize) -> String {
     let mut sorted = elems.to_vec();
     sorted.sort();
     sorted.dedup();
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
-    while i < sorted.len() {
+    while i < sorted.len() && parts.len() < shown {
         match sorted[i] {
             Elem::Int(a) => {
                 let mut j = i;
@@ -297,7 +328,11 @@ pub fn interval_set(elems: &[Elem]) -> String {
             }
         }
     }
-    format!("#{{{}}}", parts.join(" "))
+    if i < sorted.len() {
+        format!("#{{{} {}}}", parts.join(" "), more(sorted.len() - i))
+    } else {
+        format!("#{{{}}}", parts.join(" "))
+    }
 }
 
 /// Client ops only (integer processes), with their positions.
@@ -379,5 +414,20 @@ mod tests {
         assert_eq!(interval_set(&e(&[5, 0, 1, 2])), "#{0..2 5}");
         assert_eq!(interval_set(&e(&[8, 9])), "#{8..9}");
         assert_eq!(interval_set(&e(&[3])), "#{3}");
+    }
+
+    #[test]
+    fn report_lines_show_a_screenful_of_a_list() {
+        let every_other: Vec<Elem> = (0..1000).map(|i| Elem::Int(2 * i)).collect();
+        let all = interval_set(&every_other);
+        assert_eq!(all.split(' ').count(), 1000);
+        let shown = interval_set_shown(&every_other);
+        assert!(shown.starts_with("#{0 2 4 "), "{shown}");
+        assert!(
+            shown.ends_with(" 398 … and 800 more (results.json / --json has all)}"),
+            "{shown}"
+        );
+        let short: Vec<Elem> = (0..SHOWN_PARTS as i64).map(|i| Elem::Int(2 * i)).collect();
+        assert_eq!(interval_set_shown(&short), interval_set(&short));
     }
 }

@@ -6,7 +6,7 @@
 //! and `ok` (read and attempted). Lost or unexpected elements make the
 //! history invalid; with no ok read at all the verdict is unknown.
 
-use super::{client_ops, elems, interval_set, is, Elem, Report};
+use super::{client_ops, elems, interval_set, interval_set_shown, is, Elem, Report};
 use crate::datum::Datum;
 use crate::error::CheckError;
 use crate::history::History;
@@ -101,15 +101,21 @@ pub fn check(history: &History<Datum>) -> Result<Report, CheckError> {
         r.ok_count, r.attempt_count, r.acknowledged_count
     )];
     if !lost.is_empty() {
-        lines.push(format!("lost (acknowledged, not read): {}", r.lost));
+        lines.push(format!(
+            "lost (acknowledged, not read): {}",
+            interval_set_shown(&lost)
+        ));
     }
     if !unexpected.is_empty() {
-        lines.push(format!("unexpected (read, never added): {}", r.unexpected));
+        lines.push(format!(
+            "unexpected (read, never added): {}",
+            interval_set_shown(&unexpected)
+        ));
     }
     if !recovered.is_empty() {
         lines.push(format!(
             "recovered (read, not acknowledged): {}",
-            r.recovered
+            interval_set_shown(&recovered)
         ));
     }
     Ok(Report::new(valid, &r, lines))

@@ -269,7 +269,7 @@ pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckEr
     if !lost.is_empty() {
         lines.push(format!(
             "lost after being seen: {}",
-            super::interval_set(&lost)
+            super::interval_set_shown(&lost)
         ));
     }
     if !duplicated.is_empty() {
@@ -281,7 +281,7 @@ pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckEr
     if !unexpected.is_empty() {
         lines.push(format!(
             "read but never added: {}",
-            super::interval_set(&unexpected)
+            super::interval_set_shown(&unexpected)
         ));
     }
     if valid == Validity::Unknown {
@@ -304,10 +304,7 @@ pub fn check(history: &History<Datum>, opts: &Options) -> Result<Report, CheckEr
         stable_latencies,
         lost_latencies,
         duplicated_count: duplicated.len(),
-        duplicated: duplicated
-            .into_iter()
-            .map(|(e, n)| (e.to_string(), n))
-            .collect(),
+        duplicated: duplicated.into_iter().map(|(e, n)| (e.key(), n)).collect(),
         unexpected_count: unexpected.len(),
         unexpected,
     };

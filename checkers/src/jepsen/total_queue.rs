@@ -158,7 +158,7 @@ pub fn check(history: &History<Datum>) -> Result<Report, CheckError> {
         r.recovered_count
     )];
     if r.lost_count > 0 {
-        lines.push(format!("lost: {}", super::interval_set(&r.lost)));
+        lines.push(format!("lost: {}", super::interval_set_shown(&r.lost)));
     }
     if let Some(e) = &r.error {
         lines.push(format!("unknown: {e}"));

@@ -57,15 +57,46 @@ pub fn check(history: &History<Datum>) -> Result<Report, CheckError> {
         "{acked} ids acknowledged of {attempted} attempted, {duplicated_count} duplicated"
     )];
     for (id, n) in dups.iter().take(8) {
-        lines.push(format!("id {id} returned {n} times"));
+        lines.push(format!("id {} returned {n} times", id.key()));
     }
     let r = UniqueIdsResult {
         valid,
         attempted_count: attempted,
         acknowledged_count: acked,
         duplicated_count,
-        duplicated: dups.into_iter().map(|(e, n)| (e.to_string(), n)).collect(),
+        duplicated: dups.into_iter().map(|(e, n)| (e.key(), n)).collect(),
         range,
     };
     Ok(Report::new(valid, &r, lines))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::format::jsonl;
+    use crate::Datum;
+    use std::path::Path;
+
+    #[test]
+    fn string_ids_are_reported_as_themselves() {
+        let mut text = String::new();
+        for (i, id) in [r#""a7""#, r#""a7""#, "3", "3", r#""b1""#]
+            .iter()
+            .enumerate()
+        {
+            text.push_str(&format!(
+                "{{\"index\":{},\"process\":{i},\"type\":\"invoke\",\"f\":\"generate\",\"value\":null}}\n\
+                 {{\"index\":{},\"process\":{i},\"type\":\"ok\",\"f\":\"generate\",\"value\":{id}}}\n",
+                2 * i,
+                2 * i + 1
+            ));
+        }
+        let h = jsonl::read_as::<Datum>(Path::new("ids.jsonl"), &text).unwrap();
+        let r = super::check(&h).unwrap();
+        assert_eq!(r.json["duplicated"], serde_json::json!({"a7": 2, "3": 2}));
+        assert!(
+            r.lines.iter().any(|l| l == "id a7 returned 2 times"),
+            "{:?}",
+            r.lines
+        );
+    }
 }

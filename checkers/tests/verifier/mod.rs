@@ -4,7 +4,7 @@
 //! pairing of invocations with completions, its own partitioning, and its
 //! own few lines of model semantics for `register`, `cas-register`, `kv`,
 //! `set` and `fifo-queue`. Given a history and a witness (parsed JSON as
-//! `faultline check --witness` writes it), it checks README's rule:
+//! `faultline check --witness` writes it), it checks the rule of docs/checkers.md ("Witnesses"):
 //!
 //! 1. real time: if A completed (`ok`) before B was invoked, A comes before B;
 //! 2. replaying the order through the model from the initial value gives

@@ -94,7 +94,7 @@ pub fn print(as_json: bool, file: &Path, name: &str, r: &Report, parse: Duration
         r.lines.first().map_or("", String::as_str),
         ms(check)
     );
-    for line in r.lines.iter().skip(1) {
+    for line in crate::report::terminal::screenful(r.lines.iter().skip(1)) {
         eprintln!("{}: {line}", file.display());
     }
 }

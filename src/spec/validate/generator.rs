@@ -22,8 +22,9 @@ pub(super) struct GeneratorPlan {
     pub threads_per_key: Option<usize>,
     /// Final reads after recovery.
     pub final_reads: bool,
-    /// Seed.
-    pub seed: u64,
+    /// Seed: `--seed` or `generator.seed`; `None` when neither is given,
+    /// and each run then draws a fresh one.
+    pub seed: Option<u64>,
 }
 
 /// Ops per second checked: a number from 0 (unlimited) up.
@@ -103,7 +104,7 @@ impl Loaded {
             ops_per_key,
             threads_per_key,
             final_reads: g.final_reads.unwrap_or(true),
-            seed: o.seed.or(g.seed).unwrap_or(0),
+            seed: o.seed.or(g.seed),
         }
     }
 
