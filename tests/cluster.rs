@@ -322,8 +322,10 @@ fn list_shows_owners_and_the_clusters_of_dead_controllers_are_removed() {
     require_root();
     // A cluster root of its own: `down --all` here must not reach the
     // clusters of other tests (or people) on this machine.
-    // (Not under /tmp, which every node mounts a private one over.)
-    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+    // Not under /tmp, /run or /root, which every node mounts a private one
+    // over: so not under the target directory either, which is there when
+    // the checkout is (`git clone` in root's home or in /tmp).
+    let root = std::path::Path::new("/var/tmp")
         .join(format!("faultline-orphans-{}", std::process::id()));
     let fl = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_faultline"))
