@@ -325,8 +325,8 @@ fn list_shows_owners_and_the_clusters_of_dead_controllers_are_removed() {
     // Not under /tmp, /run or /root, which every node mounts a private one
     // over: so not under the target directory either, which is there when
     // the checkout is (`git clone` in root's home or in /tmp).
-    let root = std::path::Path::new("/var/tmp")
-        .join(format!("faultline-orphans-{}", std::process::id()));
+    let root =
+        std::path::Path::new("/var/tmp").join(format!("faultline-orphans-{}", std::process::id()));
     let fl = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_faultline"))
             .env(faultline::cluster::ROOT_ENV, &root)
