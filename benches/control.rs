@@ -126,6 +126,7 @@ async fn nemesis_figures(state: &State) -> (f64, f64, f64) {
             process,
             clock: None,
             dev: "eth0".into(),
+            disk: Default::default(),
         },
     );
     let mut rng = Rng::with_seed(1);

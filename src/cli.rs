@@ -35,6 +35,40 @@ pub enum Command {
     Report(ReportArgs),
     /// Browse a store's runs and reports in a browser (read-only).
     Serve(ServeArgs),
+    /// The fault filesystem on a node (run there by `faultline test`; not
+    /// for direct use).
+    #[command(subcommand, hide = true)]
+    Disk(DiskCmd),
+}
+
+/// `faultline disk ...`: the fault filesystem's helper, run on a node.
+#[derive(Subcommand, Debug)]
+pub enum DiskCmd {
+    /// Mount the layer over MOUNT (data in BACKING) and serve it until
+    /// unmounted or sent SIGTERM.
+    Mount {
+        /// The directory the DB uses.
+        #[arg(long)]
+        mount: PathBuf,
+        /// Where the data really lives.
+        #[arg(long)]
+        backing: PathBuf,
+        /// The control socket.
+        #[arg(long)]
+        socket: PathBuf,
+        /// The node's data directory: MOUNT must be inside it.
+        #[arg(long)]
+        within: PathBuf,
+    },
+    /// Send one command to a mounted layer and print its JSON reply
+    /// (`ping`, `report`, `checkpoint`, `lose-unfsynced`, `torn SEED [KEEP]`).
+    Ctl {
+        /// The layer's control socket.
+        socket: PathBuf,
+        /// The command and its arguments.
+        #[arg(required = true, trailing_var_arg = true)]
+        command: Vec<String>,
+    },
 }
 
 /// Arguments of `faultline report`.
@@ -132,7 +166,8 @@ pub enum NemesisCmd {
     Start(FaultArgs),
     /// Stop a fault started earlier.
     Stop(FaultArgs),
-    /// Heal everything on every node: network, paused/killed DB, clocks.
+    /// Heal everything on every node: network, paused/killed DB, clocks
+    /// (with --data-dir, leftover fault filesystems too).
     Heal(NemesisCommon),
 }
 
@@ -142,8 +177,12 @@ pub enum NemesisCmd {
     after_help = "Examples:\n  faultline nemesis start partition --grudge majorities-ring\n  faultline nemesis start loss --probability 0.5 --target n2\n  faultline nemesis start kill --target one --pidfile /var/lib/faultline/node/db.pid --start 'db --daemon'\n  faultline nemesis heal\n\nReference: docs/nemesis.md"
 )]
 pub struct FaultArgs {
-    /// partition, loss, kill, pause, clock, clock-strobe or delay.
+    /// partition, loss, kill, pause, clock, clock-strobe, delay or power.
     pub fault: String,
+    /// Power: keep a random subset of the unsynced pages (torn writes)
+    /// instead of dropping them all.
+    #[arg(long)]
+    pub torn: bool,
     /// Partition shape: halves, one, isolate:NODE, bridge, majorities-ring, random.
     #[arg(long, default_value = "halves")]
     pub grudge: String,
@@ -186,6 +225,19 @@ pub struct NemesisCommon {
     /// libfaketime offset file on each node (for clock faults).
     #[arg(long, value_name = "PATH")]
     pub offset_file: Option<String>,
+    /// Control socket of a fault filesystem on each node (for power;
+    /// repeatable: one per directory under the layer).
+    #[arg(long, value_name = "PATH")]
+    pub disk_socket: Vec<String>,
+    /// The faultline binary on the nodes, which talks to the fault
+    /// filesystem (default: this binary's path).
+    #[arg(long, value_name = "PATH")]
+    pub disk_helper: Option<String>,
+    /// With heal: also unmount every fault filesystem left mounted under
+    /// this data directory (after a controller that died mid-test; stop
+    /// the DB first).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<String>,
 }
 
 /// `faultline cluster ...`

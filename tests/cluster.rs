@@ -406,7 +406,7 @@ fn list_shows_owners_and_the_clusters_of_dead_controllers_are_removed() {
         store,
     ]);
     let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}\n{}", text(&out.stdout));
     assert!(
         err.contains(&format!(
             "removed local cluster {orphan}, left behind by faultline test pid"

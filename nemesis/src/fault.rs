@@ -25,11 +25,14 @@ pub enum FaultKind {
     ClockStrobe,
     /// Network delay (needs `tc netem`).
     Delay,
+    /// Power failure: SIGKILL the DB, drop its unsynced writes (the fault
+    /// filesystem), restart it on stop.
+    Power,
 }
 
 impl FaultKind {
     /// Every kind, for messages.
-    pub const ALL: [&'static str; 7] = [
+    pub const ALL: [&'static str; 8] = [
         "partition",
         "loss",
         "kill",
@@ -37,7 +40,13 @@ impl FaultKind {
         "clock",
         "clock-strobe",
         "delay",
+        "power",
     ];
+
+    /// Whether this kind needs the fault filesystem (`db.disk.dirs`).
+    pub fn needs_disk(self) -> bool {
+        matches!(self, FaultKind::Power)
+    }
 
     /// The name used in specs and histories.
     pub fn name(self) -> &'static str {
@@ -57,6 +66,7 @@ impl FromStr for FaultKind {
             "clock" => Clock,
             "clock-strobe" => ClockStrobe,
             "delay" => Delay,
+            "power" => Power,
             _ => {
                 return Err(format!(
                     "unknown fault {s:?}; expected one of {}",
@@ -216,6 +226,15 @@ pub enum Fault {
         /// Added delay in milliseconds.
         delay_ms: u64,
     },
+    /// Cut the power of these nodes: SIGKILL the DB, drop what it did not
+    /// fsync (with `torn`, keep a random subset of the pending pages, drawn
+    /// from this seed).
+    Power {
+        /// Nodes.
+        nodes: Vec<String>,
+        /// Torn writes: the seed of the pages kept.
+        torn: Option<u64>,
+    },
     /// Strobe these nodes' clocks.
     ClockStrobe {
         /// Nodes.
@@ -240,6 +259,7 @@ impl Fault {
             Fault::Clock { .. } => FaultKind::Clock,
             Fault::ClockStrobe { .. } => FaultKind::ClockStrobe,
             Fault::Delay { .. } => FaultKind::Delay,
+            Fault::Power { .. } => FaultKind::Power,
         }
     }
 
@@ -300,6 +320,13 @@ impl Fault {
                 nodes: nodes()?,
                 delay_ms: uint("delay_ms")?,
             },
+            FaultKind::Power => Fault::Power {
+                nodes: nodes()?,
+                torn: match value.get("torn") {
+                    None | Some(Value::Null) => None,
+                    Some(t) => Some(t.as_u64().ok_or_else(bad)?),
+                },
+            },
         })
     }
 
@@ -315,7 +342,8 @@ impl Fault {
             | Fault::Pause(nodes)
             | Fault::Clock { nodes, .. }
             | Fault::ClockStrobe { nodes, .. }
-            | Fault::Delay { nodes, .. } => nodes.clone(),
+            | Fault::Delay { nodes, .. }
+            | Fault::Power { nodes, .. } => nodes.clone(),
         }
     }
 
@@ -329,6 +357,7 @@ impl Fault {
             Fault::Kill(n) | Fault::Pause(n) => json!(n),
             Fault::Clock { nodes, delta_ms } => json!({"nodes": nodes, "delta_ms": delta_ms}),
             Fault::Delay { nodes, delay_ms } => json!({"nodes": nodes, "delay_ms": delay_ms}),
+            Fault::Power { nodes, torn } => json!({"nodes": nodes, "torn": torn}),
             Fault::ClockStrobe {
                 nodes,
                 delta_ms,

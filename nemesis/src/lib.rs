@@ -2,7 +2,8 @@
 //!
 //! Pure where it can be: grudges ([`grudge`]), faults ([`fault`]) and
 //! schedules ([`schedule`]) are data computed from the node list and a
-//! seed; the scripts that apply them ([`net`], [`process`], [`clock`]) are
+//! seed; the scripts that apply them ([`net`], [`process`], [`clock`],
+//! [`disk`]) are
 //! rendered strings. Only [`Nemesis`] acts, through the one-method
 //! [`Shell`] seam that the controller implements over SSH and tests replace
 //! with [`shell::RecordingShell`].
@@ -24,6 +25,7 @@
 #![deny(missing_docs)]
 
 pub mod clock;
+pub mod disk;
 pub mod fault;
 pub mod grudge;
 mod nemesis;
@@ -32,6 +34,7 @@ pub mod process;
 pub mod schedule;
 pub mod shell;
 
+pub use disk::DiskSpec;
 pub use fault::{Fault, FaultKind, GrudgeSpec, Target};
 pub use nemesis::{Nemesis, NemesisError, Setup};
 pub use schedule::{Schedule, ScheduleSpec};

@@ -2,6 +2,7 @@
 //! [`Shell`], and heals everything, idempotently, on every exit path.
 
 use crate::clock::{self, ClockMode};
+use crate::disk::{self, DiskSpec};
 use crate::fault::{Fault, FaultKind};
 use crate::net;
 use crate::process::{self, ProcessSpec};
@@ -22,6 +23,9 @@ pub struct Setup {
     pub clock: Option<ClockMode>,
     /// Network device for `tc netem` (`eth0`).
     pub dev: String,
+    /// The fault filesystem per node, where the DB's directories are under
+    /// it (`db.disk.dirs`); empty otherwise (then power is unsupported).
+    pub disk: BTreeMap<String, DiskSpec>,
 }
 
 /// A fault could not be applied or healed.
@@ -154,6 +158,12 @@ impl<S: Shell> Nemesis<S> {
                 FaultKind::Kill | FaultKind::Pause => {
                     (self.setup.process.is_empty()).then(|| "the DB declares no pidfile to kill or pause by".to_string())
                 }
+                FaultKind::Power if self.setup.process.is_empty() => {
+                    Some("the DB declares no pidfile to kill by".to_string())
+                }
+                FaultKind::Power => self.setup.disk.is_empty().then(|| {
+                    "no directory is under the fault filesystem (db.disk.dirs)".to_string()
+                }),
                 FaultKind::Clock | FaultKind::ClockStrobe => match &self.setup.clock {
                     None => Some("no clock control is set up for this DB".into()),
                     Some(ClockMode::Faketime { .. }) => self
@@ -174,6 +184,24 @@ impl<S: Shell> Nemesis<S> {
 
     /// Starts `fault`; returns what it did, per node.
     pub async fn start(&self, fault: &Fault) -> Result<Value, NemesisError> {
+        if let Fault::Power { nodes, torn } = fault {
+            let scripts = nodes
+                .iter()
+                .map(|n| {
+                    let p = self.process_of(n, FaultKind::Power)?;
+                    let d = self
+                        .setup
+                        .disk
+                        .get(n)
+                        .ok_or_else(|| NemesisError::Unsupported {
+                            kind: "power".into(),
+                            reason: format!("node {n} has no directory under the fault filesystem"),
+                        })?;
+                    Ok((n.clone(), disk::power_script(p, d, *torn)))
+                })
+                .collect::<Result<Vec<_>, NemesisError>>()?;
+            return Ok(power_report(self.each(scripts).await?));
+        }
         let scripts: Vec<(String, String)> = match fault {
             Fault::Partition(g) => {
                 let addr = |n: &str| self.addr_of(n);
@@ -199,6 +227,7 @@ impl<S: Shell> Nemesis<S> {
                 })
                 .collect(),
             Fault::Kill(nodes) => self.per_node(nodes, FaultKind::Kill, process::kill_script)?,
+            Fault::Power { .. } => unreachable!("power starts above"),
             Fault::Pause(nodes) => {
                 self.per_node(nodes, FaultKind::Pause, |p| process::signal_script(p, true))?
             }
@@ -268,6 +297,9 @@ impl<S: Shell> Nemesis<S> {
                 .map(|n| (n.clone(), net::flush_script(net::LOSS_CHAIN)))
                 .collect(),
             Fault::Kill(nodes) => self.per_node(nodes, FaultKind::Kill, process::restart_script)?,
+            Fault::Power { nodes, .. } => {
+                self.per_node(nodes, FaultKind::Power, process::restart_script)?
+            }
             Fault::Pause(nodes) => self.per_node(nodes, FaultKind::Pause, |p| {
                 process::signal_script(p, false)
             })?,
@@ -347,6 +379,31 @@ impl<S: Shell> Nemesis<S> {
     }
 }
 
+/// A power fault's completion value: per node, the pid killed and what
+/// each directory's layer dropped (and kept, when torn), with totals.
+fn power_report(outputs: Vec<(String, String)>) -> Value {
+    let m: serde_json::Map<String, Value> = outputs
+        .into_iter()
+        .map(|(n, out)| {
+            let mut killed = Value::Null;
+            let mut dirs = Vec::new();
+            let (mut files, mut bytes) = (0u64, 0u64);
+            for line in out.lines() {
+                if let Some(pid) = line.strip_prefix("killed ") {
+                    killed = pid.trim().parse::<u64>().map_or(json!(pid), |p| json!(p));
+                } else if let Ok(v) = serde_json::from_str::<Value>(line) {
+                    files += v.pointer("/dropped/file_count").and_then(Value::as_u64).unwrap_or(0);
+                    bytes += v.pointer("/dropped/bytes").and_then(Value::as_u64).unwrap_or(0);
+                    dirs.push(v);
+                }
+            }
+            let v = json!({"killed": killed, "dropped_files": files, "dropped_bytes": bytes, "dirs": dirs});
+            (n, v)
+        })
+        .collect();
+    Value::Object(m)
+}
+
 /// `{node: output}` for the history's completion value.
 fn report(outputs: Vec<(String, String)>) -> Value {
     let m: serde_json::Map<String, Value> =
@@ -383,7 +440,54 @@ mod tests {
                 offset_file: "/d/ft".into(),
             }),
             dev: String::new(),
+            disk: (1..=3)
+                .map(|i| {
+                    (
+                        format!("n{i}"),
+                        DiskSpec {
+                            ctl: "fl disk ctl".into(),
+                            sockets: vec!["/d/0.sock".into()],
+                        },
+                    )
+                })
+                .collect(),
         }
+    }
+
+    #[test]
+    fn power_kills_drops_and_reports_what_was_lost() {
+        let n = Nemesis::new(RecordingShell::new(), setup());
+        n.shell().answer(
+            "n1",
+            "lose-unfsynced",
+            Ok("killed 42\n{\"ok\":true,\"dropped\":{\"files\":[{\"path\":\"aof\",\"bytes\":300}],\"file_count\":1,\"pages\":1,\"bytes\":300}}"),
+        );
+        let v = block_on_ready(n.start(&Fault::Power {
+            nodes: vec!["n1".into()],
+            torn: None,
+        }))
+        .unwrap();
+        assert_eq!(v["n1"]["killed"], 42);
+        assert_eq!(v["n1"]["dropped_bytes"], 300);
+        assert_eq!(v["n1"]["dropped_files"], 1);
+        block_on_ready(n.stop(&Fault::Power {
+            nodes: vec!["n1".into()],
+            torn: None,
+        }))
+        .unwrap();
+        assert!(n
+            .shell()
+            .scripts_on("n1")
+            .contains("( start-db\n) && echo started"));
+        let none = Nemesis::new(
+            RecordingShell::new(),
+            Setup {
+                disk: BTreeMap::new(),
+                ..setup()
+            },
+        );
+        let unsupported = block_on_ready(none.probe(&[FaultKind::Power]));
+        assert!(unsupported[0].1.contains("db.disk.dirs"), "{unsupported:?}");
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct ScheduleSpec {
     pub clock_delta_ms: i64,
     /// Delay of delay faults, in ms.
     pub delay_ms: u64,
+    /// Power faults tear writes (keep a random subset of pending pages)
+    /// instead of dropping them all.
+    pub power_torn: bool,
 }
 
 impl Default for ScheduleSpec {
@@ -45,6 +48,7 @@ impl Default for ScheduleSpec {
             loss_probability: 0.3,
             clock_delta_ms: 5000,
             delay_ms: 50,
+            power_torn: false,
         }
     }
 }
@@ -131,6 +135,10 @@ impl Schedule {
                 nodes: picked,
                 delay_ms: self.spec.delay_ms,
             },
+            FaultKind::Power => Fault::Power {
+                nodes: picked,
+                torn: self.spec.power_torn.then(|| self.rng.u64(..)),
+            },
         })
     }
 }
@@ -174,11 +182,13 @@ mod tests {
                 FaultKind::Clock,
                 FaultKind::ClockStrobe,
                 FaultKind::Delay,
+                FaultKind::Power,
             ],
+            power_torn: true,
             ..Default::default()
         };
         let mut s = Schedule::new(spec, 9);
-        for _ in 0..14 {
+        for _ in 0..16 {
             let f = s.next(&nodes, &[]).unwrap();
             assert_eq!(
                 Fault::from_value(f.kind().name(), &f.value()).as_ref(),

@@ -2,6 +2,7 @@
 
 mod check;
 mod cluster;
+mod disk;
 mod dry_run;
 mod nemesis;
 mod remotes;
@@ -21,5 +22,6 @@ pub fn run(cli: Cli) -> Result<i32, Exit> {
         Command::Nemesis(c) => nemesis::run(c),
         Command::Report(args) => report::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Disk(c) => disk::run(c),
     }
 }

@@ -9,7 +9,7 @@ use crate::exit::{bad_input, Exit};
 use fastrand::Rng;
 use faultline_nemesis::clock::ClockMode;
 use faultline_nemesis::process::ProcessSpec;
-use faultline_nemesis::{Fault, FaultKind, GrudgeSpec, Nemesis, Setup, Target};
+use faultline_nemesis::{DiskSpec, Fault, FaultKind, GrudgeSpec, Nemesis, Setup, Shell, Target};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +26,19 @@ pub fn run(cmd: NemesisCmd) -> Result<i32, Exit> {
             NemesisCmd::Stop(args) => start_stop(&args, false).await,
             NemesisCmd::Heal(common) => {
                 let nemesis = build(&common)?;
-                let repaired = nemesis.teardown().await.map_err(bad_input)?;
+                let mut repaired = nemesis.teardown().await.map_err(bad_input)?;
+                if let Some(dd) = &common.data_dir {
+                    let script =
+                        format!("true{}", crate::runner::disk::unmount_leftovers_script(dd));
+                    let names: Vec<String> = nemesis.shell().node_names();
+                    let scripts = names.iter().map(|n| (n.clone(), script.clone())).collect();
+                    for (n, r) in names.iter().zip(nemesis.shell().run_each(scripts).await) {
+                        match r {
+                            Ok(out) => repaired.extend(out.lines().map(|l| format!("{n}: {l}"))),
+                            Err(e) => return Err(bad_input(e)),
+                        }
+                    }
+                }
                 if repaired.is_empty() {
                     println!("healed: nothing needed repair");
                 }
@@ -77,11 +89,31 @@ fn build(common: &NemesisCommon) -> Result<Nemesis<RemoteShell>, Exit> {
         .offset_file
         .clone()
         .map(|offset_file| ClockMode::Faketime { offset_file });
+    let disk = if common.disk_socket.is_empty() {
+        Default::default()
+    } else {
+        let helper = match &common.disk_helper {
+            Some(h) => h.clone(),
+            None => std::env::current_exe()
+                .map_err(|e| Exit::Internal(e.into()))?
+                .to_string_lossy()
+                .into_owned(),
+        };
+        let spec = DiskSpec {
+            ctl: format!("{} disk ctl", crate::control::quote(&helper)),
+            sockets: common.disk_socket.clone(),
+        };
+        nodes
+            .iter()
+            .map(|(n, _)| (n.clone(), spec.clone()))
+            .collect()
+    };
     let setup = Setup {
         nodes,
         process,
         clock,
         dev: "eth0".into(),
+        disk,
     };
     Ok(Nemesis::new(
         RemoteShell::new(remotes, Duration::from_secs(30)),
@@ -139,6 +171,10 @@ fn fault_of(args: &FaultArgs, nodes: &[String], starting: bool) -> Result<Fault,
             delta_ms: args.delta_ms,
             period_ms: 100,
             duration_ms: args.duration.map_or(10_000, |d| (d * 1000.0) as u64),
+        },
+        FaultKind::Power => Fault::Power {
+            nodes: picked,
+            torn: args.torn.then(|| rng.u64(..)),
         },
         FaultKind::Delay => Fault::Delay {
             nodes: picked,

@@ -216,7 +216,7 @@ pub fn targets_label(v: &Value) -> String {
             Some(nodes) => {
                 let rest: Vec<String> = m
                     .iter()
-                    .filter(|(k, _)| *k != "nodes")
+                    .filter(|(k, v)| *k != "nodes" && !v.is_null() && !v.is_object())
                     .map(|(k, v)| format!("{k}={v}"))
                     .collect();
                 let mut s = names(nodes);

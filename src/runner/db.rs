@@ -4,6 +4,7 @@
 //! probe; and at the end stop, teardown and log collection. Per-node
 //! failures are collected and reported together.
 
+use super::disk::{Helper, NodeDisk};
 use super::template::{node_context, Templates};
 use crate::control::{on_all_each, quote, Cmd, Remote, RemoteExt};
 use crate::spec::Plan;
@@ -23,25 +24,78 @@ pub struct Db {
     templates: Templates,
     /// libfaketime offset file, when clock faults run under faketime.
     pub faketime: Option<String>,
+    /// The fault filesystem, when the spec has `db.disk.dirs`: the helper
+    /// and each node's layers.
+    disk: Option<(Helper, Vec<NodeDisk>)>,
 }
 
 /// Per-node failures, one line each.
 pub type NodeErrors = Vec<String>;
 
 impl Db {
-    /// The DB of `plan` on these nodes.
-    pub fn new(plan: Arc<Plan>, remotes: Vec<Arc<dyn Remote>>, faketime: Option<String>) -> Db {
+    /// The DB of `plan` on these nodes (`local`: the local namespace
+    /// cluster's).
+    pub fn new(
+        plan: Arc<Plan>,
+        remotes: Vec<Arc<dyn Remote>>,
+        faketime: Option<String>,
+        local: bool,
+    ) -> Result<Db, String> {
         let nodes: Vec<_> = remotes.iter().map(|r| r.node().clone()).collect();
         let ctx = (0..nodes.len())
             .map(|i| node_context(&nodes, i, &plan.data_dir))
             .collect();
-        Db {
+        let mut db = Db {
             plan,
             remotes,
             ctx,
             templates: Templates::default(),
             faketime,
+            disk: None,
+        };
+        if let Some(d) = db.plan.db.disk.clone() {
+            let helper = Helper::new(local, &db.plan.data_dir)?;
+            let mut layers = Vec::new();
+            for i in 0..db.remotes.len() {
+                let dirs = d
+                    .dirs
+                    .iter()
+                    .map(|t| db.render(i, t))
+                    .collect::<Result<Vec<_>, _>>()?;
+                layers.push(NodeDisk::new(dirs, &db.plan.data_dir));
+            }
+            db.disk = Some((helper, layers));
         }
+        Ok(db)
+    }
+
+    /// The fault filesystem per node, for power faults (empty without
+    /// `db.disk.dirs`).
+    pub fn disk_specs(&self) -> std::collections::BTreeMap<String, faultline_nemesis::DiskSpec> {
+        let Some((helper, layers)) = &self.disk else {
+            return Default::default();
+        };
+        self.remotes
+            .iter()
+            .zip(layers)
+            .map(|(r, l)| (r.node().name.clone(), l.nemesis(helper)))
+            .collect()
+    }
+
+    /// Brings the helper to the nodes and mounts the fault filesystem.
+    async fn mount_disks(&self) -> Result<(), NodeErrors> {
+        let Some((helper, layers)) = &self.disk else {
+            return Ok(());
+        };
+        helper.provision(&self.remotes).await?;
+        let scripts = layers.iter().map(|l| l.mount_script(helper)).collect();
+        self.each(
+            "mounting the fault filesystem",
+            scripts,
+            Duration::from_secs(60),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Renders a template for node `i`.
@@ -170,6 +224,9 @@ impl Db {
             self.each("install", scripts, Duration::from_secs(600))
                 .await?;
         }
+        // Before configure: files it puts into a directory under the layer
+        // must land in the layer, not under it.
+        self.mount_disks().await?;
         for file in &self.plan.db.configure {
             let paths = self.render_all(&file.path)?;
             let bodies = match (&file.template, &file.source) {
@@ -261,10 +318,19 @@ impl Db {
                 Some(t) => format!("; {}", self.render(i, t)?),
                 None => String::new(),
             };
+            // The fault filesystem comes off after the DB stops and before
+            // its teardown removes its files.
+            let (unmount, backing) = match &self.disk {
+                Some((_, layers)) => (
+                    format!("; {}", layers[i].unmount_script()),
+                    layers[i].remove_backing_script(),
+                ),
+                None => (String::new(), String::new()),
+            };
             Ok(format!(
                 "{stop}if [ -f {pidfile} ]; then pid=$(cat {pidfile}); kill -CONT $pid 2>/dev/null; kill -TERM $pid 2>/dev/null; \
                  i=0; while [ -d /proc/$pid ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; \
-                 kill -9 $pid 2>/dev/null; rm -f {pidfile}; fi{teardown}"
+                 kill -9 $pid 2>/dev/null; rm -f {pidfile}; fi{unmount}{teardown}{backing}"
             ))
         })?;
         self.each("teardown", scripts, Duration::from_secs(60))
@@ -387,6 +453,10 @@ impl Db {
         let mut templates = vec![self.plan.log.clone()];
         templates.extend(self.plan.db.logs.iter().cloned());
         for (i, r) in self.remotes.iter().enumerate() {
+            let mut templates = templates.clone();
+            if let Some((_, layers)) = &self.disk {
+                templates.extend((0..layers[i].dirs.len()).map(|k| layers[i].log(k)));
+            }
             let name = &r.node().name;
             let Some(node_dir) = child(&dir.join("nodes"), name) else {
                 errs.push(format!("node name {name:?} cannot be a directory name"));

@@ -9,6 +9,7 @@
 
 pub mod alive;
 pub mod db;
+pub mod disk;
 pub mod generator;
 pub mod log_pattern;
 mod progress;
@@ -144,7 +145,10 @@ pub async fn run(
     });
     let faketime =
         (opts.local && clock_faults).then(|| format!("{}/faultline-faketime", plan.data_dir));
-    let db = Arc::new(Db::new(plan.clone(), remotes.clone(), faketime.clone()));
+    let db = Arc::new(
+        Db::new(plan.clone(), remotes.clone(), faketime.clone(), opts.local)
+            .map_err(RunError::bad)?,
+    );
     let nemesis = build_nemesis(&plan, &db, &remotes, faketime, opts.local)?.map(Arc::new);
     if let (Some(n), Some(spec)) = (&nemesis, &plan.nemesis) {
         let mut unsupported = n.probe(&spec.faults).await;
@@ -448,9 +452,33 @@ fn build_nemesis(
         process,
         clock,
         dev: "eth0".into(),
+        disk: db.disk_specs(),
     };
     let shell = crate::control::shell::RemoteShell::new(remotes.to_vec(), Duration::from_secs(60));
     Ok(Some(Nemesis::new(shell, setup)))
+}
+
+/// A fault's completion value in the history, and its outcome for
+/// results.json: the fault's value, and for a power fault also what it
+/// dropped (totals, and per node under `outcome`).
+fn completion(
+    fault: &Fault,
+    out: serde_json::Value,
+) -> (serde_json::Value, Option<serde_json::Value>) {
+    let mut value = fault.value();
+    if fault.kind() != FaultKind::Power {
+        return (value, None);
+    }
+    let sum = |k: &str| -> u64 {
+        out.as_object()
+            .map_or(0, |m| m.values().filter_map(|v| v[k].as_u64()).sum())
+    };
+    if let Some(m) = value.as_object_mut() {
+        m.insert("dropped_bytes".into(), sum("dropped_bytes").into());
+        m.insert("dropped_files".into(), sum("dropped_files").into());
+        m.insert("outcome".into(), out.clone());
+    }
+    (value, Some(out))
 }
 
 /// Workers and nemesis until the deadline; then heal, recover, final reads.
@@ -745,9 +773,12 @@ async fn nemesis_loop(
         *s.fault.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(format!("{} {}", fault.kind().name(), fault.value()));
         let start_ns = s.recorder.now();
+        let mut outcome = None;
         let start_error = match n.start(&fault).await {
-            Ok(_) => {
-                record_nemesis(s, &start_f, fault.value(), None);
+            Ok(out) => {
+                let (value, o) = completion(&fault, out);
+                outcome = o;
+                record_nemesis(s, &start_f, value, None);
                 None
             }
             Err(e) => {
@@ -762,6 +793,7 @@ async fn nemesis_loop(
             start_ns,
             stop_ns: None,
             error: start_error,
+            outcome,
         });
         pause(s, interval).await;
         let stop_f: Arc<str> = Arc::from(fault.stop_f());

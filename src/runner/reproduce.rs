@@ -65,6 +65,10 @@ pub struct Applied {
     /// Why starting or stopping it failed, if it did.
     #[serde(default)]
     pub error: Option<String>,
+    /// What it did, where that is more than its value says (a power
+    /// fault: per node, the pid killed and what each directory dropped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Value>,
 }
 
 /// The inputs of a run, known before it starts.
@@ -220,6 +224,7 @@ mod tests {
                 start_ns: 0,
                 stop_ns: None,
                 error: None,
+                outcome: None,
             }],
             replay: String::new(),
         };

@@ -155,7 +155,7 @@ mod tests {
             .unwrap()
             .validate()
             .unwrap();
-        let db = Arc::new(Db::new(Arc::new(plan), remotes.clone(), None));
+        let db = Arc::new(Db::new(Arc::new(plan), remotes.clone(), None, false).unwrap());
         let setup = Setup {
             nodes: vec![("n1".into(), "10.0.0.1".into())],
             ..Default::default()

@@ -125,6 +125,23 @@ pub struct DbSpec {
     /// The DB's executable, to tell whether libfaketime can move its clock.
     #[serde(default)]
     pub binary: Option<String>,
+    /// The fault filesystem: the directories the DB keeps its data in,
+    /// mounted under faultline's layer so power faults can drop what the
+    /// DB did not fsync (docs/disk.md).
+    #[serde(default)]
+    pub disk: Option<DiskSpec>,
+}
+
+/// `db.disk:` — where the fault filesystem goes.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiskSpec {
+    /// Directories (templates) to mount the layer over, each inside the
+    /// node's data directory; the data lives in `<dir>.real` beside it.
+    pub dirs: Vec<String>,
+    /// Globs, relative to a dir, of the files corruption faults may touch.
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
 /// A file to put on every node: rendered from a template, or copied from
@@ -366,6 +383,19 @@ pub struct NemesisSpec {
     /// Clock offset for clock faults.
     #[serde(default)]
     pub clock_offset: Option<DurationField>,
+    /// Power faults' options.
+    #[serde(default)]
+    pub power: Option<PowerSpec>,
+}
+
+/// `nemesis.power:` — how a power fault treats unsynced writes.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerSpec {
+    /// Keep a random subset of the pending 4 KiB pages (torn writes)
+    /// instead of dropping them all.
+    #[serde(default)]
+    pub torn: bool,
 }
 
 /// A spec error at a place in the file: the same shape as a history

@@ -43,15 +43,19 @@ fn templates<'a>(db: &'a DbSpec, pidfile: &'a str, log: &'a str) -> Vec<(String,
     for l in &db.logs {
         t.push(("db.logs".into(), l));
     }
+    for d in db.disk.iter().flat_map(|d| &d.dirs) {
+        t.push(("db.disk.dirs".into(), d));
+    }
     t
 }
 
 /// Keys whose templates name a file: they must not render empty.
-const PATHS: [&str; 4] = [
+const PATHS: [&str; 5] = [
     "db.start.pidfile",
     "db.start.log",
     "db.logs",
     "db.configure",
+    "db.disk.dirs",
 ];
 
 /// Renders every template for every node; returns (key, problem) for each

@@ -179,6 +179,7 @@ pub fn fault_color(kind: &str) -> &'static str {
     match kind {
         "partition" => "#e8a33d",
         "kill" => "#d9534f",
+        "power" => "#6b1f1f",
         "pause" => "#8e6bbf",
         "clock" | "clock-strobe" => "#3d9be8",
         "loss" | "delay" => "#5cb85c",

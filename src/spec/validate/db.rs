@@ -79,10 +79,65 @@ impl Loaded {
         p: &mut Problems,
     ) {
         let sample = sample_nodes(nodes, o);
-        for (key, m) in
-            crate::spec::render::check(&self.spec.db, &db.pidfile, &db.log, &sample, data_dir)
-        {
+        let problems =
+            crate::spec::render::check(&self.spec.db, &db.pidfile, &db.log, &sample, data_dir);
+        let rendered = problems.is_empty();
+        for (key, m) in problems {
             p.key(&key, m);
+        }
+        if let (true, Some(disk)) = (rendered, &self.spec.db.disk) {
+            check_disk_dirs(&disk.dirs, &sample, data_dir, p);
+        }
+    }
+}
+
+/// `db.disk.dirs` rendered for every node: absolute paths strictly inside
+/// the data directory (the layer refuses anything else), without `..`,
+/// none inside another.
+fn check_disk_dirs(
+    dirs: &[String],
+    nodes: &[crate::control::Node],
+    data_dir: &str,
+    p: &mut Problems,
+) {
+    if dirs.is_empty() {
+        p.key("db.disk.dirs", "expected at least one directory");
+        return;
+    }
+    let engine = crate::runner::template::Templates::default();
+    for i in 0..nodes.len() {
+        let ctx = crate::runner::template::node_context(nodes, i, data_dir);
+        let mut seen: Vec<String> = Vec::new();
+        for t in dirs {
+            let Ok(d) = engine.render(t, &ctx) else {
+                continue;
+            };
+            let d = d.trim().trim_end_matches('/').to_string();
+            let inside = d
+                .strip_prefix(data_dir.trim_end_matches('/'))
+                .is_some_and(|rest| rest.starts_with('/') && rest.len() > 1);
+            if !inside || d.split('/').any(|c| c == ".." || c == ".") {
+                p.key(
+                    "db.disk.dirs",
+                    format!(
+                        "{d:?} (node {}) is not inside the data directory {data_dir}: the fault filesystem mounts only there",
+                        nodes[i].name
+                    ),
+                );
+                return;
+            }
+            if let Some(o) = seen.iter().find(|o| {
+                d == **o || d.starts_with(&format!("{o}/")) || o.starts_with(&format!("{d}/"))
+            }) {
+                p.key(
+                    "db.disk.dirs",
+                    format!(
+                        "{d:?} and {o:?} overlap: give directories that do not contain each other"
+                    ),
+                );
+                return;
+            }
+            seen.push(d);
         }
     }
 }

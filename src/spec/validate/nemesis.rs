@@ -80,6 +80,27 @@ impl Loaded {
                 })
                 .collect();
         }
+        if let Some(power) = &n.power {
+            spec.power_torn = power.torn;
+        }
+        let dirs = self.spec.db.disk.as_ref().map_or(0, |d| d.dirs.len());
+        for k in spec.faults.iter().filter(|k| k.needs_disk()) {
+            if dirs == 0 {
+                p.key(
+                    "nemesis.faults",
+                    format!(
+                        "{} needs the fault filesystem: list the directories the DB keeps its data in under db.disk.dirs",
+                        k.name()
+                    ),
+                );
+            }
+        }
+        if n.power.is_some() && !spec.faults.contains(&FaultKind::Power) {
+            p.key(
+                "nemesis.power",
+                "power options given, but power is not in nemesis.faults",
+            );
+        }
         if let Some(prob) = n.loss_probability {
             if !(0.0..=1.0).contains(&prob) {
                 p.key(
