@@ -60,6 +60,25 @@ pub enum DiskCmd {
         #[arg(long)]
         within: PathBuf,
     },
+    /// Corrupt the files under ROOT that the globs match and print one
+    /// JSON line per file changed. FAULT is one of `bitflip [chunk=B]
+    /// [start=B] [end=B] [mod=N] [index=I] [probability=P]`, `truncate
+    /// drop=B`, `copy [chunk options]`, `snapshot [chunk options]`,
+    /// `restore`.
+    Corrupt {
+        /// The directory whose files are corrupted.
+        #[arg(long)]
+        root: PathBuf,
+        /// Glob of the files, relative to ROOT (repeatable).
+        #[arg(long = "file", required = true)]
+        files: Vec<String>,
+        /// Seed of the bits flipped and chunks copied.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// The fault and its options.
+        #[arg(required = true, trailing_var_arg = true)]
+        fault: Vec<String>,
+    },
     /// Send one command to a mounted layer and print its JSON reply
     /// (`ping`, `report`, `checkpoint`, `lose-unfsynced`, `torn SEED [KEEP]`).
     Ctl {
@@ -177,7 +196,8 @@ pub enum NemesisCmd {
     after_help = "Examples:\n  faultline nemesis start partition --grudge majorities-ring\n  faultline nemesis start loss --probability 0.5 --target n2\n  faultline nemesis start kill --target one --pidfile /var/lib/faultline/node/db.pid --start 'db --daemon'\n  faultline nemesis heal\n\nReference: docs/nemesis.md"
 )]
 pub struct FaultArgs {
-    /// partition, loss, kill, pause, clock, clock-strobe, delay or power.
+    /// partition, loss, kill, pause, clock, clock-strobe, delay, power,
+    /// bitflip, truncate or snapshot.
     pub fault: String,
     /// Power: keep a random subset of the unsynced pages (torn writes)
     /// instead of dropping them all.
@@ -225,10 +245,18 @@ pub struct NemesisCommon {
     /// libfaketime offset file on each node (for clock faults).
     #[arg(long, value_name = "PATH")]
     pub offset_file: Option<String>,
-    /// Control socket of a fault filesystem on each node (for power;
-    /// repeatable: one per directory under the layer).
+    /// Control socket of a fault filesystem on each node (for power and
+    /// corruption; repeatable: one per directory under the layer).
     #[arg(long, value_name = "PATH")]
     pub disk_socket: Vec<String>,
+    /// The directory under the layer that each --disk-socket serves (for
+    /// corruption faults; repeatable, in the same order).
+    #[arg(long, value_name = "DIR")]
+    pub disk_dir: Vec<String>,
+    /// Glob of the files corruption faults touch, relative to each
+    /// --disk-dir (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub disk_file: Vec<String>,
     /// The faultline binary on the nodes, which talks to the fault
     /// filesystem (default: this binary's path).
     #[arg(long, value_name = "PATH")]

@@ -28,11 +28,20 @@ pub enum FaultKind {
     /// Power failure: SIGKILL the DB, drop its unsynced writes (the fault
     /// filesystem), restart it on stop.
     Power,
+    /// Flip random bits in chosen chunks of the DB's files (DB killed
+    /// first, restarted on stop).
+    Bitflip,
+    /// Drop bytes from the end of the DB's files (DB killed first,
+    /// restarted on stop).
+    Truncate,
+    /// Save chosen chunks of the DB's files on start; on stop kill the DB,
+    /// write them back (a lost write), restart it.
+    Snapshot,
 }
 
 impl FaultKind {
     /// Every kind, for messages.
-    pub const ALL: [&'static str; 8] = [
+    pub const ALL: [&'static str; 11] = [
         "partition",
         "loss",
         "kill",
@@ -41,11 +50,22 @@ impl FaultKind {
         "clock-strobe",
         "delay",
         "power",
+        "bitflip",
+        "truncate",
+        "snapshot",
     ];
 
     /// Whether this kind needs the fault filesystem (`db.disk.dirs`).
     pub fn needs_disk(self) -> bool {
-        matches!(self, FaultKind::Power)
+        matches!(self, FaultKind::Power) || self.corrupts()
+    }
+
+    /// Whether this kind corrupts files (and needs `db.disk.files`).
+    pub fn corrupts(self) -> bool {
+        matches!(
+            self,
+            FaultKind::Bitflip | FaultKind::Truncate | FaultKind::Snapshot
+        )
     }
 
     /// The name used in specs and histories.
@@ -67,6 +87,9 @@ impl FromStr for FaultKind {
             "clock-strobe" => ClockStrobe,
             "delay" => Delay,
             "power" => Power,
+            "bitflip" => Bitflip,
+            "truncate" => Truncate,
+            "snapshot" => Snapshot,
             _ => {
                 return Err(format!(
                     "unknown fault {s:?}; expected one of {}",
@@ -235,6 +258,19 @@ pub enum Fault {
         /// Torn writes: the seed of the pages kept.
         torn: Option<u64>,
     },
+    /// Corrupt the DB's files on these nodes (`kind` is bitflip, truncate
+    /// or snapshot).
+    Corrupt {
+        /// Which corruption.
+        kind: FaultKind,
+        /// Nodes.
+        nodes: Vec<String>,
+        /// The fault's options for `faultline disk corrupt`
+        /// (`chunk=1048576 probability=0.000001`, `drop=4096`).
+        args: String,
+        /// Seed of the bits flipped.
+        seed: u64,
+    },
     /// Strobe these nodes' clocks.
     ClockStrobe {
         /// Nodes.
@@ -260,6 +296,7 @@ impl Fault {
             Fault::ClockStrobe { .. } => FaultKind::ClockStrobe,
             Fault::Delay { .. } => FaultKind::Delay,
             Fault::Power { .. } => FaultKind::Power,
+            Fault::Corrupt { kind, .. } => *kind,
         }
     }
 
@@ -320,6 +357,18 @@ impl Fault {
                 nodes: nodes()?,
                 delay_ms: uint("delay_ms")?,
             },
+            k @ (FaultKind::Bitflip | FaultKind::Truncate | FaultKind::Snapshot) => {
+                Fault::Corrupt {
+                    kind: k,
+                    nodes: nodes()?,
+                    args: value
+                        .get("args")
+                        .and_then(Value::as_str)
+                        .ok_or_else(bad)?
+                        .to_string(),
+                    seed: uint("seed")?,
+                }
+            }
             FaultKind::Power => Fault::Power {
                 nodes: nodes()?,
                 torn: match value.get("torn") {
@@ -343,7 +392,8 @@ impl Fault {
             | Fault::Clock { nodes, .. }
             | Fault::ClockStrobe { nodes, .. }
             | Fault::Delay { nodes, .. }
-            | Fault::Power { nodes, .. } => nodes.clone(),
+            | Fault::Power { nodes, .. }
+            | Fault::Corrupt { nodes, .. } => nodes.clone(),
         }
     }
 
@@ -358,6 +408,9 @@ impl Fault {
             Fault::Clock { nodes, delta_ms } => json!({"nodes": nodes, "delta_ms": delta_ms}),
             Fault::Delay { nodes, delay_ms } => json!({"nodes": nodes, "delay_ms": delay_ms}),
             Fault::Power { nodes, torn } => json!({"nodes": nodes, "torn": torn}),
+            Fault::Corrupt {
+                nodes, args, seed, ..
+            } => json!({"nodes": nodes, "args": args, "seed": seed}),
             Fault::ClockStrobe {
                 nodes,
                 delta_ms,

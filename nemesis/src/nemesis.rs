@@ -2,7 +2,7 @@
 //! [`Shell`], and heals everything, idempotently, on every exit path.
 
 use crate::clock::{self, ClockMode};
-use crate::disk::{self, DiskSpec};
+use crate::disk::{self, Corruption, DiskSpec};
 use crate::fault::{Fault, FaultKind};
 use crate::net;
 use crate::process::{self, ProcessSpec};
@@ -161,9 +161,15 @@ impl<S: Shell> Nemesis<S> {
                 FaultKind::Power if self.setup.process.is_empty() => {
                     Some("the DB declares no pidfile to kill by".to_string())
                 }
-                FaultKind::Power => self.setup.disk.is_empty().then(|| {
-                    "no directory is under the fault filesystem (db.disk.dirs)".to_string()
-                }),
+                FaultKind::Power | FaultKind::Bitflip | FaultKind::Truncate | FaultKind::Snapshot
+                    if self.setup.disk.is_empty() =>
+                {
+                    Some("no directory is under the fault filesystem (db.disk.dirs)".to_string())
+                }
+                k if k.corrupts() && self.setup.disk.values().all(|d| d.files.is_empty()) => {
+                    Some("no files are named for corruption faults (db.disk.files)".to_string())
+                }
+                FaultKind::Power | FaultKind::Bitflip | FaultKind::Truncate | FaultKind::Snapshot => None,
                 FaultKind::Clock | FaultKind::ClockStrobe => match &self.setup.clock {
                     None => Some("no clock control is set up for this DB".into()),
                     Some(ClockMode::Faketime { .. }) => self
@@ -184,23 +190,30 @@ impl<S: Shell> Nemesis<S> {
 
     /// Starts `fault`; returns what it did, per node.
     pub async fn start(&self, fault: &Fault) -> Result<Value, NemesisError> {
-        if let Fault::Power { nodes, torn } = fault {
-            let scripts = nodes
-                .iter()
-                .map(|n| {
-                    let p = self.process_of(n, FaultKind::Power)?;
-                    let d = self
-                        .setup
-                        .disk
-                        .get(n)
-                        .ok_or_else(|| NemesisError::Unsupported {
-                            kind: "power".into(),
-                            reason: format!("node {n} has no directory under the fault filesystem"),
-                        })?;
-                    Ok((n.clone(), disk::power_script(p, d, *torn)))
-                })
-                .collect::<Result<Vec<_>, NemesisError>>()?;
-            return Ok(power_report(self.each(scripts).await?));
+        match fault {
+            Fault::Power { nodes, torn } => {
+                let scripts = self.per_disk(nodes, FaultKind::Power, |p, d| {
+                    disk::power_script(p, d, *torn)
+                })?;
+                return Ok(power_report(self.each(scripts).await?));
+            }
+            Fault::Corrupt {
+                kind,
+                nodes,
+                args,
+                seed,
+            } => {
+                let what = match kind {
+                    FaultKind::Bitflip => Corruption::Bitflip,
+                    FaultKind::Truncate => Corruption::Truncate,
+                    _ => Corruption::Snapshot,
+                };
+                let scripts = self.per_disk(nodes, *kind, |p, d| {
+                    disk::corrupt_script(p, d, what, args, *seed)
+                })?;
+                return Ok(corrupt_report(self.each(scripts).await?));
+            }
+            _ => {}
         }
         let scripts: Vec<(String, String)> = match fault {
             Fault::Partition(g) => {
@@ -227,7 +240,9 @@ impl<S: Shell> Nemesis<S> {
                 })
                 .collect(),
             Fault::Kill(nodes) => self.per_node(nodes, FaultKind::Kill, process::kill_script)?,
-            Fault::Power { .. } => unreachable!("power starts above"),
+            Fault::Power { .. } | Fault::Corrupt { .. } => {
+                unreachable!("disk faults start above")
+            }
             Fault::Pause(nodes) => {
                 self.per_node(nodes, FaultKind::Pause, |p| process::signal_script(p, true))?
             }
@@ -271,6 +286,30 @@ impl<S: Shell> Nemesis<S> {
         Ok(report(self.each(scripts).await?))
     }
 
+    /// One script per node from its process and fault filesystem.
+    fn per_disk(
+        &self,
+        nodes: &[String],
+        kind: FaultKind,
+        script: impl Fn(&ProcessSpec, &DiskSpec) -> String,
+    ) -> Result<Vec<(String, String)>, NemesisError> {
+        nodes
+            .iter()
+            .map(|n| {
+                let p = self.process_of(n, kind)?;
+                let d = self
+                    .setup
+                    .disk
+                    .get(n)
+                    .ok_or_else(|| NemesisError::Unsupported {
+                        kind: kind.name().into(),
+                        reason: format!("node {n} has no directory under the fault filesystem"),
+                    })?;
+                Ok((n.clone(), script(p, d)))
+            })
+            .collect()
+    }
+
     fn per_node(
         &self,
         nodes: &[String],
@@ -299,6 +338,25 @@ impl<S: Shell> Nemesis<S> {
             Fault::Kill(nodes) => self.per_node(nodes, FaultKind::Kill, process::restart_script)?,
             Fault::Power { nodes, .. } => {
                 self.per_node(nodes, FaultKind::Power, process::restart_script)?
+            }
+            Fault::Corrupt {
+                kind: FaultKind::Snapshot,
+                nodes,
+                seed,
+                ..
+            } => {
+                // The saved chunks go back with the DB down, then it restarts.
+                let scripts = self.per_disk(nodes, FaultKind::Snapshot, |p, d| {
+                    format!(
+                        "{}; {}",
+                        disk::corrupt_script(p, d, Corruption::Restore, "", *seed),
+                        process::restart_script(p)
+                    )
+                })?;
+                return Ok(corrupt_report(self.each(scripts).await?));
+            }
+            Fault::Corrupt { kind, nodes, .. } => {
+                self.per_node(nodes, *kind, process::restart_script)?
             }
             Fault::Pause(nodes) => self.per_node(nodes, FaultKind::Pause, |p| {
                 process::signal_script(p, false)
@@ -404,6 +462,27 @@ fn power_report(outputs: Vec<(String, String)>) -> Value {
     Value::Object(m)
 }
 
+/// A corruption fault's completion value: per node, the pid killed (if
+/// any) and each file changed (one JSON line each from the helper).
+fn corrupt_report(outputs: Vec<(String, String)>) -> Value {
+    let m: serde_json::Map<String, Value> = outputs
+        .into_iter()
+        .map(|(n, out)| {
+            let mut killed = Value::Null;
+            let mut files = Vec::new();
+            for line in out.lines() {
+                if let Some(pid) = line.strip_prefix("killed ") {
+                    killed = pid.trim().parse::<u64>().map_or(json!(pid), |p| json!(p));
+                } else if let Ok(v) = serde_json::from_str::<Value>(line) {
+                    files.push(v);
+                }
+            }
+            (n, json!({"killed": killed, "files": files}))
+        })
+        .collect();
+    Value::Object(m)
+}
+
 /// `{node: output}` for the history's completion value.
 fn report(outputs: Vec<(String, String)>) -> Value {
     let m: serde_json::Map<String, Value> =
@@ -445,8 +524,12 @@ mod tests {
                     (
                         format!("n{i}"),
                         DiskSpec {
-                            ctl: "fl disk ctl".into(),
+                            helper: "fl".into(),
                             sockets: vec!["/d/0.sock".into()],
+                            dirs: vec!["/d/db".into()],
+                            files: vec!["*.log".into()],
+                            index: i - 1,
+                            nodes: 3,
                         },
                     )
                 })

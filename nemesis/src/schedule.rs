@@ -30,6 +30,14 @@ pub struct ScheduleSpec {
     /// Power faults tear writes (keep a random subset of pending pages)
     /// instead of dropping them all.
     pub power_torn: bool,
+    /// Targets of corruption faults (a minority by default, as Jepsen's).
+    pub corrupt_targets: Vec<Target>,
+    /// Chunk size of bitflip and snapshot faults, in bytes.
+    pub chunk_size: u64,
+    /// Probability that a bitflip fault flips each bit of a chosen chunk.
+    pub bitflip_probability: f64,
+    /// Bytes a truncate fault drops from the end of each file.
+    pub truncate_bytes: u64,
 }
 
 impl Default for ScheduleSpec {
@@ -49,6 +57,10 @@ impl Default for ScheduleSpec {
             clock_delta_ms: 5000,
             delay_ms: 50,
             power_torn: false,
+            corrupt_targets: vec![Target::Minority],
+            chunk_size: 1024 * 1024,
+            bitflip_probability: 1e-6,
+            truncate_bytes: 4096,
         }
     }
 }
@@ -139,6 +151,32 @@ impl Schedule {
                 nodes: picked,
                 torn: self.spec.power_torn.then(|| self.rng.u64(..)),
             },
+            k @ (FaultKind::Bitflip | FaultKind::Truncate | FaultKind::Snapshot) => {
+                let targets = if self.spec.corrupt_targets.is_empty() {
+                    vec![Target::Minority]
+                } else {
+                    self.spec.corrupt_targets.clone()
+                };
+                let t = &targets[self.rng.usize(..targets.len())];
+                let mut hit = t.pick(nodes, primaries, &mut self.rng);
+                if hit.is_empty() {
+                    hit = Target::One.pick(nodes, primaries, &mut self.rng);
+                }
+                let args = match k {
+                    FaultKind::Bitflip => format!(
+                        "chunk={} probability={}",
+                        self.spec.chunk_size, self.spec.bitflip_probability
+                    ),
+                    FaultKind::Truncate => format!("drop={}", self.spec.truncate_bytes),
+                    _ => format!("chunk={}", self.spec.chunk_size),
+                };
+                Fault::Corrupt {
+                    kind: k,
+                    nodes: hit,
+                    args,
+                    seed: self.rng.u64(..),
+                }
+            }
         })
     }
 }
@@ -183,12 +221,15 @@ mod tests {
                 FaultKind::ClockStrobe,
                 FaultKind::Delay,
                 FaultKind::Power,
+                FaultKind::Bitflip,
+                FaultKind::Truncate,
+                FaultKind::Snapshot,
             ],
             power_torn: true,
             ..Default::default()
         };
         let mut s = Schedule::new(spec, 9);
-        for _ in 0..16 {
+        for _ in 0..22 {
             let f = s.next(&nodes, &[]).unwrap();
             assert_eq!(
                 Fault::from_value(f.kind().name(), &f.value()).as_ref(),

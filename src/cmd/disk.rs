@@ -1,12 +1,13 @@
-//! `faultline disk mount|ctl` (hidden): the fault filesystem's helper on a
-//! node. `mount` runs the layer in the foreground (the controller starts
-//! it detached, one per directory in `db.disk.dirs`); `ctl` sends it one
-//! command over its control socket and prints the JSON reply, failing when
-//! the layer reports an error.
+//! `faultline disk mount|ctl|corrupt` (hidden): the fault filesystem's
+//! helper on a node. `mount` runs the layer in the foreground (the
+//! controller starts it detached, one per directory in `db.disk.dirs`);
+//! `ctl` sends it one command over its control socket and prints the JSON
+//! reply, failing when the layer reports an error; `corrupt` applies a
+//! corruption fault to the files under a directory.
 
 use crate::cli::DiskCmd;
 use crate::exit::{bad_input, Exit};
-use faultline_disk::{control, MountSpec};
+use faultline_disk::{control, corrupt, MountSpec};
 use std::time::Duration;
 
 /// How long a control command may take (a checkpoint of a large cache, or
@@ -33,6 +34,24 @@ pub fn run(cmd: DiskCmd) -> Result<i32, Exit> {
                 eprintln!("faultline disk: mounted {}", spec.mount.display())
             })
             .map_err(|e| Exit::Internal(anyhow::anyhow!("faultline disk mount: {e}")))?;
+            Ok(0)
+        }
+        DiskCmd::Corrupt {
+            root,
+            files,
+            seed,
+            fault,
+        } => {
+            let f: corrupt::Fault = fault.join(" ").parse().map_err(bad_input)?;
+            let done = corrupt::apply(&root, &files, &f, seed).map_err(|e| {
+                Exit::Internal(anyhow::anyhow!(
+                    "faultline disk corrupt {}: {e}",
+                    root.display()
+                ))
+            })?;
+            for c in done {
+                println!("{}", c.to_json());
+            }
             Ok(0)
         }
         DiskCmd::Ctl { socket, command } => {

@@ -231,7 +231,7 @@ fn probe_locally(plan: &Plan, faults: &[FaultKind]) -> Vec<String> {
                 Some("iptables is not installed (apt-get install -y iptables)".to_string())
             }
             FaultKind::Clock | FaultKind::ClockStrobe => clock_problem(plan),
-            FaultKind::Power if !std::path::Path::new("/dev/fuse").exists() => {
+            k if k.needs_disk() && !std::path::Path::new("/dev/fuse").exists() => {
                 Some("/dev/fuse is missing: the fault filesystem needs FUSE (modprobe fuse)".into())
             }
             _ => None,

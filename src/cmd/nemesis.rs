@@ -99,13 +99,26 @@ fn build(common: &NemesisCommon) -> Result<Nemesis<RemoteShell>, Exit> {
                 .to_string_lossy()
                 .into_owned(),
         };
-        let spec = DiskSpec {
-            ctl: format!("{} disk ctl", crate::control::quote(&helper)),
-            sockets: common.disk_socket.clone(),
-        };
+        if !common.disk_dir.is_empty() && common.disk_dir.len() != common.disk_socket.len() {
+            return Err(bad_input(
+                "--disk-dir: give one per --disk-socket, in the same order",
+            ));
+        }
+        let count = nodes.len();
         nodes
             .iter()
-            .map(|(n, _)| (n.clone(), spec.clone()))
+            .enumerate()
+            .map(|(i, (n, _))| {
+                let spec = DiskSpec {
+                    helper: crate::control::quote(&helper),
+                    sockets: common.disk_socket.clone(),
+                    dirs: common.disk_dir.clone(),
+                    files: common.disk_file.clone(),
+                    index: i,
+                    nodes: count,
+                };
+                (n.clone(), spec)
+            })
             .collect()
     };
     let setup = Setup {
@@ -172,6 +185,22 @@ fn fault_of(args: &FaultArgs, nodes: &[String], starting: bool) -> Result<Fault,
             period_ms: 100,
             duration_ms: args.duration.map_or(10_000, |d| (d * 1000.0) as u64),
         },
+        k @ (FaultKind::Bitflip | FaultKind::Truncate | FaultKind::Snapshot) => {
+            let d = faultline_nemesis::ScheduleSpec::default();
+            Fault::Corrupt {
+                kind: k,
+                nodes: picked,
+                args: match k {
+                    FaultKind::Bitflip => format!(
+                        "chunk={} probability={}",
+                        d.chunk_size, d.bitflip_probability
+                    ),
+                    FaultKind::Truncate => format!("drop={}", d.truncate_bytes),
+                    _ => format!("chunk={}", d.chunk_size),
+                },
+                seed: rng.u64(..),
+            }
+        }
         FaultKind::Power => Fault::Power {
             nodes: picked,
             torn: args.torn.then(|| rng.u64(..)),

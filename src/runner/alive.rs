@@ -95,14 +95,22 @@ impl Kill {
     }
 }
 
-/// The kill faults applied, per node, from the faults applied as (`kind`,
-/// value, start, stop, error): kind "kill", value the list of nodes.
+/// Fault kinds that kill the DB on purpose: `kill`, `power`, and the
+/// corruption faults (which kill it to corrupt its files at rest).
+pub const KILLING: [&str; 5] = ["kill", "power", "bitflip", "truncate", "snapshot"];
+
+/// The faults that killed the DB, per node, from the faults applied as
+/// (`kind`, value, start, stop, error): a kind in [`KILLING`], value the
+/// list of nodes (`kill`) or an object with `nodes`.
 pub fn killed<'a>(
     applied: impl Iterator<Item = (&'a str, &'a Value, i64, Option<i64>, bool)>,
 ) -> BTreeMap<String, Vec<Kill>> {
     let mut kills: BTreeMap<String, Vec<Kill>> = BTreeMap::new();
-    for (_, v, start, stop, failed) in applied.filter(|a| a.0 == "kill") {
-        for n in v.as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for (_, v, start, stop, failed) in applied.filter(|a| KILLING.contains(&a.0)) {
+        let nodes = v
+            .as_array()
+            .or_else(|| v.get("nodes").and_then(Value::as_array));
+        for n in nodes.into_iter().flatten().filter_map(Value::as_str) {
             kills.entry(n.to_string()).or_default().push(Kill {
                 start,
                 stop,
@@ -242,20 +250,27 @@ mod tests {
     }
 
     #[test]
-    fn killed_nodes_come_from_kill_faults_only() {
+    fn killed_nodes_come_from_faults_that_kill_only() {
         let kill = json!(["n1", "n3"]);
         let pause = json!(["n2"]);
         let again = json!(["n1"]);
+        let power = json!({"nodes": ["n4"], "torn": null});
+        let cut = json!({"nodes": ["n5"], "args": "drop=10", "seed": 1});
         let k = killed(
             [
                 ("kill", &kill, 5, Some(6), false),
                 ("pause", &pause, 6, Some(7), false),
                 ("kill", &again, 7, None, true),
+                ("power", &power, 8, Some(9), false),
+                ("truncate", &cut, 8, None, false),
             ]
             .into_iter(),
         );
-        assert_eq!(k.keys().collect::<Vec<_>>(), ["n1", "n3"]);
+        assert_eq!(k.keys().collect::<Vec<_>>(), ["n1", "n3", "n4", "n5"]);
         assert_eq!(k["n1"].len(), 2);
         assert!(k["n1"][1].failed && !k["n3"][0].failed);
+        // A kill still being applied when the run ends (no stop) explains
+        // every later death.
+        assert!(k["n5"][0].explains(i64::MAX));
     }
 }

@@ -75,10 +75,19 @@ impl Db {
         let Some((helper, layers)) = &self.disk else {
             return Default::default();
         };
+        let files = self
+            .plan
+            .db
+            .disk
+            .as_ref()
+            .map(|d| d.files.clone())
+            .unwrap_or_default();
+        let n = self.remotes.len();
         self.remotes
             .iter()
             .zip(layers)
-            .map(|(r, l)| (r.node().name.clone(), l.nemesis(helper)))
+            .enumerate()
+            .map(|(i, (r, l))| (r.node().name.clone(), l.nemesis(helper, &files, i, n)))
             .collect()
     }
 

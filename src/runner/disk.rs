@@ -167,11 +167,22 @@ impl NodeDisk {
         format!("{}/disk-{k}.pid", self.state())
     }
 
-    /// What the nemesis needs for power faults on this node.
-    pub fn nemesis(&self, helper: &Helper) -> DiskSpec {
+    /// What the nemesis needs for disk faults on this node, the `index`th
+    /// of `nodes`, whose corruption faults touch the files `files` matches.
+    pub fn nemesis(
+        &self,
+        helper: &Helper,
+        files: &[String],
+        index: usize,
+        nodes: usize,
+    ) -> DiskSpec {
         DiskSpec {
-            ctl: format!("{} disk ctl", quote(&helper.path)),
+            helper: quote(&helper.path),
             sockets: (0..self.dirs.len()).map(|k| self.socket(k)).collect(),
+            dirs: self.dirs.clone(),
+            files: files.to_vec(),
+            index,
+            nodes,
         }
     }
 
@@ -274,8 +285,9 @@ mod tests {
             d.remove_backing_script(),
             "; [ -e /var/lib/fl/node/pg ] || rm -rf /var/lib/fl/node/pg.real"
         );
-        let n = d.nemesis(&h);
+        let n = d.nemesis(&h, &["*.log".into()], 1, 3);
         assert_eq!(n.sockets, ["/var/lib/fl/node/.faultline/disk-0.sock"]);
-        assert_eq!(n.ctl, "'/opt/fl bin/faultline' disk ctl");
+        assert_eq!(n.helper, "'/opt/fl bin/faultline'");
+        assert_eq!((n.index, n.nodes), (1, 3));
     }
 }

@@ -460,12 +460,19 @@ fn build_nemesis(
 
 /// A fault's completion value in the history, and its outcome for
 /// results.json: the fault's value, and for a power fault also what it
-/// dropped (totals, and per node under `outcome`).
+/// dropped (totals, and per node under `outcome`), for a corruption
+/// fault the files it changed (per node under `outcome`).
 fn completion(
     fault: &Fault,
     out: serde_json::Value,
 ) -> (serde_json::Value, Option<serde_json::Value>) {
     let mut value = fault.value();
+    if fault.kind().corrupts() {
+        if let Some(m) = value.as_object_mut() {
+            m.insert("outcome".into(), out.clone());
+        }
+        return (value, Some(out));
+    }
     if fault.kind() != FaultKind::Power {
         return (value, None);
     }
@@ -773,28 +780,33 @@ async fn nemesis_loop(
         *s.fault.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(format!("{} {}", fault.kind().name(), fault.value()));
         let start_ns = s.recorder.now();
-        let mut outcome = None;
-        let start_error = match n.start(&fault).await {
-            Ok(out) => {
-                let (value, o) = completion(&fault, out);
-                outcome = o;
-                record_nemesis(s, &start_f, value, None);
-                None
-            }
-            Err(e) => {
-                record_nemesis(s, &start_f, fault.value(), Some(e.to_string()));
-                first_error.get_or_insert(e.to_string());
-                Some(e.to_string())
-            }
-        };
+        // Recorded before it is applied: a run that ends while the fault is
+        // being applied (a kill in flight at the deadline) still knows the
+        // DB was killed on purpose.
         lock(&s.applied).push(reproduce::Applied {
             kind: fault.kind().name().to_string(),
             value: fault.value(),
             start_ns,
             stop_ns: None,
-            error: start_error,
-            outcome,
+            error: None,
+            outcome: None,
         });
+        let (start_error, outcome) = match n.start(&fault).await {
+            Ok(out) => {
+                let (value, o) = completion(&fault, out);
+                record_nemesis(s, &start_f, value, None);
+                (None, o)
+            }
+            Err(e) => {
+                record_nemesis(s, &start_f, fault.value(), Some(e.to_string()));
+                first_error.get_or_insert(e.to_string());
+                (Some(e.to_string()), None)
+            }
+        };
+        if let Some(a) = lock(&s.applied).last_mut() {
+            a.error = start_error;
+            a.outcome = outcome;
+        }
         pause(s, interval).await;
         let stop_f: Arc<str> = Arc::from(fault.stop_f());
         s.recorder.record(event(

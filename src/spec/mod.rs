@@ -386,6 +386,28 @@ pub struct NemesisSpec {
     /// Power faults' options.
     #[serde(default)]
     pub power: Option<PowerSpec>,
+    /// Corruption faults' options (bitflip, truncate, snapshot).
+    #[serde(default)]
+    pub corruption: Option<CorruptionSpec>,
+}
+
+/// `nemesis.corruption:` — what bitflip, truncate and snapshot faults do.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorruptionSpec {
+    /// Chunk size of bitflip and snapshot, in bytes (default 1 MiB).
+    #[serde(default)]
+    pub chunk_size: Option<u64>,
+    /// Probability that bitflip flips each bit of a chosen chunk (default
+    /// 1e-6, Jepsen's).
+    #[serde(default)]
+    pub probability: Option<f64>,
+    /// Bytes truncate drops from each file's end (default 4096).
+    #[serde(default)]
+    pub truncate_bytes: Option<u64>,
+    /// Which nodes (default: a minority, as Jepsen's).
+    #[serde(default)]
+    pub targets: Vec<String>,
 }
 
 /// `nemesis.power:` — how a power fault treats unsynced writes.

@@ -83,6 +83,58 @@ impl Loaded {
         if let Some(power) = &n.power {
             spec.power_torn = power.torn;
         }
+        if let Some(c) = &n.corruption {
+            if let Some(size) = c.chunk_size {
+                if size == 0 || size > 1 << 30 {
+                    p.key(
+                        "nemesis.corruption.chunk_size",
+                        format!("expected 1 to 1073741824 bytes, found {size}"),
+                    );
+                }
+                spec.chunk_size = size;
+            }
+            if let Some(prob) = c.probability {
+                if !(0.0..=1.0).contains(&prob) {
+                    p.key(
+                        "nemesis.corruption.probability",
+                        format!("expected a probability between 0 and 1, found {prob}"),
+                    );
+                }
+                spec.bitflip_probability = prob;
+            }
+            if let Some(b) = c.truncate_bytes {
+                spec.truncate_bytes = b;
+            }
+            if !c.targets.is_empty() {
+                spec.corrupt_targets = c
+                    .targets
+                    .iter()
+                    .filter_map(|t| {
+                        t.parse::<Target>()
+                            .map_err(|m| p.key("nemesis.corruption.targets", m))
+                            .ok()
+                    })
+                    .collect();
+            }
+            if !spec.faults.iter().any(|k| k.corrupts()) {
+                p.key(
+                    "nemesis.corruption",
+                    "corruption options given, but no bitflip, truncate or snapshot in nemesis.faults",
+                );
+            }
+        }
+        let files = self.spec.db.disk.as_ref().map_or(0, |d| d.files.len());
+        for k in spec.faults.iter().filter(|k| k.corrupts()) {
+            if files == 0 {
+                p.key(
+                    "nemesis.faults",
+                    format!(
+                        "{} corrupts the DB's files: name them with globs under db.disk.files (relative to each of db.disk.dirs)",
+                        k.name()
+                    ),
+                );
+            }
+        }
         let dirs = self.spec.db.disk.as_ref().map_or(0, |d| d.dirs.len());
         for k in spec.faults.iter().filter(|k| k.needs_disk()) {
             if dirs == 0 {
