@@ -335,13 +335,17 @@ fn list_shows_owners_and_the_clusters_of_dead_controllers_are_removed() {
             .output()
             .unwrap()
     };
-    struct Cleanup<'a>(&'a dyn Fn(&[&str]) -> std::process::Output);
+    struct Cleanup<'a>(
+        &'a dyn Fn(&[&str]) -> std::process::Output,
+        &'a std::path::Path,
+    );
     impl Drop for Cleanup<'_> {
         fn drop(&mut self) {
             (self.0)(&["cluster", "down", "--all"]);
+            let _ = std::fs::remove_dir_all(self.1);
         }
     }
-    let _cleanup = Cleanup(&fl);
+    let _cleanup = Cleanup(&fl, &root);
     let store = root.join("store");
     let store = store.to_str().unwrap();
 

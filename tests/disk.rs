@@ -399,3 +399,113 @@ impl SyncOpen for OpenOptions {
         self.custom_flags(libc::O_SYNC)
     }
 }
+
+#[test]
+#[ignore = "needs root, openssh-server, /dev/fuse and redis-server: run with `-- --include-ignored` as root (.ci/run does)"]
+fn on_ssh_nodes_the_helper_is_uploaded_and_power_faults_lose_unsynced_writes() {
+    common::require_root();
+    common::require("/usr/bin/redis-server", "redis-server");
+    // A cluster reached through its nodes file, as real machines are: the
+    // controller does not know the nodes share its files, so it uploads
+    // its helper to each.
+    let c = common::Cluster::up("tcdisk", 1);
+    let nodes_file = c.state.layout().nodes_file();
+    let store = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-disk-ssh-{}", std::process::id()));
+    let out = bin()
+        .args([
+            "test",
+            "workloads/redis-everysec-power.yaml",
+            "--nodes-file",
+        ])
+        .arg(&nodes_file)
+        .args(["--time-limit", "12", "--store"])
+        .arg(&store)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let log = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(store.join("redis-everysec-power/latest/results.json")).unwrap(),
+    )
+    .unwrap();
+    let lost = results["checkers"]["set-full"]["lost_count"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(lost > 0, "{log}");
+    let listing = bin()
+        .args(["cluster", "exec", "--name", "tcdisk", "--"])
+        .args(["sh", "-c", "ls /var/lib/faultline/node/.faultline/bin; grep -c '^faultline /var/lib/faultline/node/' /proc/mounts || true"])
+        .output()
+        .unwrap();
+    let listing = text(&listing.stdout);
+    assert!(
+        listing.contains("faultline-"),
+        "the helper was uploaded: {listing}"
+    );
+    assert!(
+        listing.trim_end().ends_with('0'),
+        "nothing left mounted: {listing}"
+    );
+    let _ = std::fs::remove_dir_all(&store);
+}
+
+#[test]
+#[ignore = "needs root, openssh-server, /dev/fuse and redis-server: run with `-- --include-ignored` as root (.ci/run does)"]
+fn a_killed_controllers_layers_are_unmounted_by_nemesis_heal() {
+    common::require_root();
+    common::require("/usr/bin/redis-server", "redis-server");
+    let c = common::Cluster::up("tcleft", 1);
+    let nodes_file = c.state.layout().nodes_file();
+    let store = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-disk-left-{}", std::process::id()));
+    let mut child = bin()
+        .args(["test", "workloads/redis-always-power.yaml", "--nodes-file"])
+        .arg(&nodes_file)
+        .args(["--time-limit", "60", "--store"])
+        .arg(&store)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let history = store.join("redis-always-power/latest/history.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_to_string(&history).map_or(0, |t| t.lines().count()) < 50 {
+        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let on_node = |script: &str| -> String {
+        let out = bin()
+            .args([
+                "cluster", "exec", "--name", "tcleft", "--", "sh", "-c", script,
+            ])
+            .output()
+            .unwrap();
+        text(&out.stdout).trim().to_string()
+    };
+    let mounts = "grep -c '^faultline /var/lib/faultline/node/redis fuse' /proc/mounts || true";
+    assert_eq!(
+        on_node(mounts),
+        "1",
+        "the dead controller's layer is still mounted"
+    );
+    let out = bin()
+        .args(["nemesis", "heal", "--nodes-file"])
+        .arg(&nodes_file)
+        .args(["--data-dir", "/var/lib/faultline/node"])
+        .output()
+        .unwrap();
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    assert!(said.contains("the fault filesystem"), "{said}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while on_node(mounts) != "0" {
+        assert!(Instant::now() < deadline, "still mounted after heal");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = std::fs::remove_dir_all(&store);
+}

@@ -28,7 +28,7 @@ cleanup() {
   [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
   [ -n "$layer_pid" ] && kill "$layer_pid" 2>/dev/null || true
   sleep 0.5
-  grep -q " $work/data/db fuse.faultline " /proc/mounts && umount -l "$work/data/db" || true
+  grep -q "^faultline $work/data/db fuse" /proc/mounts && umount -l "$work/data/db" || true
   rm -rf "$work"
 }
 trap cleanup EXIT

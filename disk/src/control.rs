@@ -26,28 +26,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// JSON string literal.
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn tally_json(t: &Tally) -> String {
     let files: Vec<String> = t
         .files
         .iter()
-        .map(|(p, b)| format!("{{\"path\":{},\"bytes\":{b}}}", json_str(p)))
+        .map(|(p, b)| format!("{{\"path\":{},\"bytes\":{b}}}", crate::json::string(p)))
         .collect();
     format!(
         "{{\"files\":[{}],\"file_count\":{},\"pages\":{},\"bytes\":{}}}",
@@ -92,7 +75,7 @@ impl Control {
     pub fn command(&self, line: &str) -> String {
         match self.try_command(line) {
             Ok(s) => s,
-            Err(e) => format!("{{\"ok\":false,\"error\":{}}}", json_str(&e)),
+            Err(e) => format!("{{\"ok\":false,\"error\":{}}}", crate::json::string(&e)),
         }
     }
 
@@ -183,14 +166,4 @@ pub fn request(socket: &Path, command: &str, timeout: Duration) -> io::Result<St
         )));
     }
     Ok(line.trim_end().to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::json_str;
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_str("a\"b\\c\nd\u{1}"), r#""a\"b\\c\nd\u0001""#);
-    }
 }

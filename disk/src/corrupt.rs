@@ -267,25 +267,6 @@ pub struct Corruption {
     pub size_after: u64,
 }
 
-/// A JSON string literal for `s`.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// A JSON array of numbers.
 fn json_numbers(v: &[u64]) -> String {
     let items: Vec<String> = v.iter().map(u64::to_string).collect();
@@ -322,8 +303,8 @@ impl Corruption {
     pub fn to_json(&self) -> String {
         let mut out = format!(
             "{{\"fault\":{},\"file\":{},\"size_before\":{},\"size_after\":{},\"bytes\":{}",
-            json_string(self.fault),
-            json_string(&self.file.to_string_lossy()),
+            crate::json::string(self.fault),
+            crate::json::string(&self.file.to_string_lossy()),
             self.size_before,
             self.size_after,
             self.bytes

@@ -19,6 +19,7 @@
 pub mod control;
 pub mod corrupt;
 pub mod fs;
+mod json;
 pub mod pages;
 
 use std::io;

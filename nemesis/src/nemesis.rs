@@ -437,24 +437,34 @@ impl<S: Shell> Nemesis<S> {
     }
 }
 
+/// A disk fault's helper output on one node: the pid `killed PID` names
+/// (null if the DB was not running) and its JSON lines.
+fn killed_and_lines(out: &str) -> (Value, Vec<Value>) {
+    let mut killed = Value::Null;
+    let mut lines = Vec::new();
+    for line in out.lines() {
+        if let Some(pid) = line.strip_prefix("killed ") {
+            killed = pid.trim().parse::<u64>().map_or(json!(pid), |p| json!(p));
+        } else if let Ok(v) = serde_json::from_str::<Value>(line) {
+            lines.push(v);
+        }
+    }
+    (killed, lines)
+}
+
 /// A power fault's completion value: per node, the pid killed and what
 /// each directory's layer dropped (and kept, when torn), with totals.
 fn power_report(outputs: Vec<(String, String)>) -> Value {
     let m: serde_json::Map<String, Value> = outputs
         .into_iter()
         .map(|(n, out)| {
-            let mut killed = Value::Null;
-            let mut dirs = Vec::new();
-            let (mut files, mut bytes) = (0u64, 0u64);
-            for line in out.lines() {
-                if let Some(pid) = line.strip_prefix("killed ") {
-                    killed = pid.trim().parse::<u64>().map_or(json!(pid), |p| json!(p));
-                } else if let Ok(v) = serde_json::from_str::<Value>(line) {
-                    files += v.pointer("/dropped/file_count").and_then(Value::as_u64).unwrap_or(0);
-                    bytes += v.pointer("/dropped/bytes").and_then(Value::as_u64).unwrap_or(0);
-                    dirs.push(v);
-                }
-            }
+            let (killed, dirs) = killed_and_lines(&out);
+            let sum = |k: &str| -> u64 {
+                dirs.iter()
+                    .filter_map(|v| v.pointer(k).and_then(Value::as_u64))
+                    .sum()
+            };
+            let (files, bytes) = (sum("/dropped/file_count"), sum("/dropped/bytes"));
             let v = json!({"killed": killed, "dropped_files": files, "dropped_bytes": bytes, "dirs": dirs});
             (n, v)
         })
@@ -468,15 +478,7 @@ fn corrupt_report(outputs: Vec<(String, String)>) -> Value {
     let m: serde_json::Map<String, Value> = outputs
         .into_iter()
         .map(|(n, out)| {
-            let mut killed = Value::Null;
-            let mut files = Vec::new();
-            for line in out.lines() {
-                if let Some(pid) = line.strip_prefix("killed ") {
-                    killed = pid.trim().parse::<u64>().map_or(json!(pid), |p| json!(p));
-                } else if let Ok(v) = serde_json::from_str::<Value>(line) {
-                    files.push(v);
-                }
-            }
+            let (killed, files) = killed_and_lines(&out);
             (n, json!({"killed": killed, "files": files}))
         })
         .collect();

@@ -198,7 +198,7 @@ impl NodeDisk {
                 quote(&self.pidfile(k)),
             );
             s.push_str(&format!(
-                "; if ! grep -q \" {dir} fuse.faultline \" /proc/mounts; then \
+                "; if ! grep -q \"^faultline {dir} fuse\" /proc/mounts; then \
                  setsid {h} disk mount --mount {m} --backing {backing} --socket {sock} --within {dd} >> {log} 2>&1 < /dev/null & echo $! > {pid}; \
                  i=0; until {h} disk ctl {sock} ping >/dev/null 2>&1; do i=$((i+1)); \
                  if [ $i -gt 150 ] || ! kill -0 \"$(cat {pid})\" 2>/dev/null; then \
@@ -243,12 +243,16 @@ impl NodeDisk {
     }
 }
 
-/// Lazily unmounts every faultline layer mounted under `data_dir`; prints
-/// `unmounted DIR` for each.
+/// Stops every layer whose pidfile is in `data_dir/.faultline` (ours:
+/// started by a test, perhaps one whose controller died) and lazily
+/// unmounts every faultline layer still mounted under `data_dir`; prints a
+/// line for each.
 pub fn unmount_leftovers_script(data_dir: &str) -> String {
     let dd = data_dir.trim_end_matches('/');
     format!(
-        "; grep ' fuse.faultline ' /proc/mounts | cut -d' ' -f2 | while read -r m; do \
+        "; for f in {dd}/.faultline/disk-*.pid; do [ -f \"$f\" ] || continue; p=$(cat \"$f\"); \
+         if kill -TERM \"$p\" 2>/dev/null; then echo \"stopped the fault filesystem's pid $p\"; fi; rm -f \"$f\"; done; \
+         awk '$1 == \"faultline\" && $3 ~ /^fuse/ {{print $2}}' /proc/mounts | while read -r m; do \
          case \"$m\" in {dd}/*) umount -l \"$m\" && echo \"unmounted the fault filesystem at $m\";; esac; done"
     )
 }
