@@ -509,3 +509,46 @@ fn a_killed_controllers_layers_are_unmounted_by_nemesis_heal() {
     }
     let _ = std::fs::remove_dir_all(&store);
 }
+
+#[test]
+#[ignore = "needs root and /dev/fuse: run with `-- --include-ignored` as root (.ci/run does)"]
+fn corruption_through_the_mount_changes_only_the_chosen_chunks_and_reaches_the_disk() {
+    let m = Mounted::new("corrupt");
+    let data: Vec<u8> = (0..3 * 4096u32).map(|i| (i % 253) as u8).collect();
+    write(&m.path("f.bin"), &data, true);
+    write(&m.path("other.txt"), b"untouched", true);
+    let corrupt = |fault: &[&str]| -> Vec<serde_json::Value> {
+        let out = bin()
+            .args(["disk", "corrupt", "--root"])
+            .arg(&m.mount)
+            .args(["--file", "*.bin", "--seed", "1"])
+            .args(fault)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    // Node 1 of 3 takes chunk 1 (1 mod 3): every bit of it flips.
+    let done = corrupt(&["bitflip", "chunk=4096", "probability=1", "mod=3", "index=1"]);
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0]["chunks"], serde_json::json!([1]));
+    m.ctl(&["checkpoint"]).unwrap();
+    let after = read(&m.backing.join("f.bin"));
+    assert_eq!(&after[..4096], &data[..4096]);
+    assert!(after[4096..8192]
+        .iter()
+        .zip(&data[4096..8192])
+        .all(|(a, b)| *a == !*b));
+    assert_eq!(&after[8192..], &data[8192..]);
+    assert_eq!(read(&m.backing.join("other.txt")), b"untouched");
+    // A snapshot, new writes, a restore: the chunks roll back.
+    corrupt(&["snapshot", "chunk=4096"]);
+    write(&m.path("f.bin"), &vec![7u8; 3 * 4096], true);
+    corrupt(&["restore"]);
+    m.ctl(&["checkpoint"]).unwrap();
+    assert_eq!(read(&m.path("f.bin")), after);
+    assert_eq!(read(&m.backing.join("f.bin")), after);
+}

@@ -228,15 +228,16 @@ impl NodeDisk {
     }
 
     /// After the DB's teardown: a directory it removed takes its backing
-    /// directory along.
+    /// directory and its corruption snapshots along.
     pub fn remove_backing_script(&self) -> String {
         self.dirs
             .iter()
             .map(|d| {
                 format!(
-                    "; [ -e {m} ] || rm -rf {b}",
+                    "; [ -e {m} ] || rm -rf {b} {s}",
                     m = quote(d),
-                    b = quote(&format!("{d}.real"))
+                    b = quote(&format!("{d}.real")),
+                    s = quote(&format!("{d}.snapshots"))
                 )
             })
             .collect()
@@ -287,7 +288,7 @@ mod tests {
         assert!(!u.contains("pkill"));
         assert_eq!(
             d.remove_backing_script(),
-            "; [ -e /var/lib/fl/node/pg ] || rm -rf /var/lib/fl/node/pg.real"
+            "; [ -e /var/lib/fl/node/pg ] || rm -rf /var/lib/fl/node/pg.real /var/lib/fl/node/pg.snapshots"
         );
         let n = d.nemesis(&h, &["*.log".into()], 1, 3);
         assert_eq!(n.sockets, ["/var/lib/fl/node/.faultline/disk-0.sock"]);
