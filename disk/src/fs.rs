@@ -386,13 +386,28 @@ impl Layer {
     /// Renames in the path table: `from` (and everything under it) is now
     /// `to`; with `exchange`, `to` is now `from` too.
     fn renamed(&self, from: &Path, to: &Path, exchange: bool) {
+        let join = |base: &Path, rest: &Path| {
+            if rest.as_os_str().is_empty() {
+                base.to_path_buf()
+            } else {
+                base.join(rest)
+            }
+        };
+        if from == to {
+            return;
+        }
         let mut paths = lock(&self.paths);
+        if !exchange {
+            // What `to` named before is gone (replaced): its inode keeps
+            // no path, so reports do not name two files the same.
+            paths.retain(|_, p| !p.starts_with(to));
+        }
         for p in paths.values_mut() {
             if let Ok(rest) = p.strip_prefix(from) {
-                *p = to.join(rest);
+                *p = join(to, rest);
             } else if exchange {
                 if let Ok(rest) = p.strip_prefix(to) {
-                    *p = from.join(rest);
+                    *p = join(from, rest);
                 }
             }
         }

@@ -63,15 +63,22 @@ pub enum Corruption {
 /// Shell function: is pid $1 alive and not a zombie?
 const ALIVE: &str = "alive() { [ -r /proc/$1/stat ] && [ \"$(sed 's/.*) //' /proc/$1/stat | cut -d' ' -f1)\" != Z ]; }";
 
-/// Kills the DB's whole session with SIGKILL and waits (up to 10 s)
-/// until no live process of it is left. Prints `killed PID` if the DB was
-/// running.
+/// Shell function: the pids of process $1 and all its descendants (found
+/// through parent pids, not sessions: PostgreSQL's children each call
+/// `setsid`).
+const TREE: &str = "tree() { ps -e -o pid=,ppid= | awk -v root=\"$1\" '{p[$1]=$2} END {t[root]=1; do {c=0; for (x in p) if (!(x in t) && (p[x] in t)) {t[x]=1; c=1}} while (c); for (x in t) print x}'; }";
+
+/// Kills every process of the DB — the pidfile's process, its process
+/// group and session, and all its descendants, frozen first (SIGSTOP) so
+/// none can fork away, then SIGKILLed at once — and waits (up to 10 s)
+/// until none is left alive. Prints `killed PID` if the DB was running.
 pub fn kill_session_script(p: &ProcessSpec) -> String {
     format!(
-        "{ALIVE}; pid=$(cat {f} 2>/dev/null); if [ -n \"$pid\" ] && alive \"$pid\"; then \
-         kill -9 -- -\"$pid\" 2>/dev/null; kill -9 \"$pid\" 2>/dev/null; i=0; \
-         while ps -o stat= -s \"$pid\" 2>/dev/null | grep -qv '^Z'; do i=$((i+1)); \
-         [ $i -gt 2000 ] && {{ echo \"session $pid survived SIGKILL\" >&2; exit 1; }}; sleep 0.005; done; \
+        "{ALIVE}; {TREE}; pid=$(cat {f} 2>/dev/null); if [ -n \"$pid\" ] && alive \"$pid\"; then \
+         all=$(tree \"$pid\"); kill -STOP $all 2>/dev/null; all=$(tree \"$pid\"); \
+         kill -9 -- -\"$pid\" 2>/dev/null; kill -9 $all 2>/dev/null; i=0; \
+         while for q in $all; do alive \"$q\" && break; done; do i=$((i+1)); \
+         [ $i -gt 2000 ] && {{ echo \"processes of pid $pid survived SIGKILL\" >&2; exit 1; }}; sleep 0.005; done; \
          echo \"killed $pid\"; fi",
         f = quote(&p.pidfile)
     )
@@ -151,6 +158,70 @@ pub fn corrupt_script(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_kill_reaches_children_that_left_the_session() {
+        // A DB whose children each call setsid (as PostgreSQL's do).
+        let dir = std::env::temp_dir().join(format!("fl-kill-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pidfile = dir.join("db.pid");
+        let script = format!(
+            "echo $$ > {}; setsid sleep 300 & setsid sh -c 'sleep 300 & sleep 300' & sleep 300",
+            pidfile.display()
+        );
+        let mut db = std::process::Command::new("setsid")
+            .args(["sh", "-c", &script])
+            .spawn()
+            .unwrap();
+        let read_pid = || {
+            std::fs::read_to_string(&pidfile)
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+        };
+        while read_pid().is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let root = read_pid().unwrap().trim().to_string();
+        let p = ProcessSpec {
+            pidfile: pidfile.to_string_lossy().into_owned(),
+            start: "true".into(),
+        };
+        let tree = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{TREE}; tree {root}"))
+            .output()
+            .unwrap();
+        let pids: Vec<String> = String::from_utf8_lossy(&tree.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        assert!(pids.len() >= 5, "the tree: {pids:?}");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(kill_session_script(&p))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("killed {root}")
+        );
+        let _ = db.wait();
+        for pid in &pids {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit(") ").next().unwrap_or("").chars().next();
+            assert!(
+                stat.is_empty() || state == Some('Z'),
+                "pid {pid} survived: {stat}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn power_kills_the_session_then_drops_each_directory() {
