@@ -51,16 +51,49 @@ pub fn new_run(store: &Path, name: &str) -> std::io::Result<PathBuf> {
     Ok(run)
 }
 
+/// Points `link` at `target` atomically. The temporary link's name is this
+/// process's own: two runs sharing a store (tests in parallel, two users)
+/// must not remove or rename each other's (one of them failed with ENOENT).
 fn relink(link: &Path, target: &Path) -> std::io::Result<()> {
-    let tmp = link.with_extension("tmp-link");
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = link.with_extension(format!("tmp-link-{}-{n}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     std::os::unix::fs::symlink(target, &tmp)?;
-    std::fs::rename(&tmp, link)
+    std::fs::rename(&tmp, link).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_made_at_once_in_one_store_all_get_their_links() {
+        let store = std::env::temp_dir().join(format!("fl-store-race-{}", std::process::id()));
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..25 {
+                        new_run(&store, &format!("t{}", i % 2)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert!(store.join("latest").symlink_metadata().is_ok());
+        let leftovers = std::fs::read_dir(&store)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains("tmp-link"))
+            .count();
+        assert_eq!(leftovers, 0);
+        let _ = std::fs::remove_dir_all(&store);
+    }
 
     #[test]
     fn formats_utc_timestamps() {
