@@ -5,10 +5,22 @@
 //! rw-register keeps integers (`registers(k, v)`). Each transaction runs at
 //! the spec's isolation level.
 //!
-//! Deadlocks, lock wait timeouts and "record has changed" (1213, 1205,
-//! 1020), and any other error before COMMIT, are `fail`: the transaction
-//! rolled back. An error reply to COMMIT is `fail`; a connection lost
-//! during COMMIT is `info`.
+//! Errors ([`after_error`]): any error before COMMIT is `fail` (nothing
+//! was sent to be committed; a lost connection rolls the transaction back).
+//! Among them, deadlocks and lock wait timeouts (1213, 1205), "record has
+//! changed since last read" (1020, `innodb_snapshot_isolation`), and
+//! Galera's "WSREP has not yet prepared node for application use" (1047,
+//! a node outside the primary component or not yet synced, refusing the
+//! statement). An error reply to COMMIT is `fail` too: Galera's
+//! certification failure comes as 1213 ("Deadlock found"), decided the same
+//! way on every node; 1047 means COMMIT was refused before it ran. Except
+//! the replies that leave the outcome open, which are `info`: "got error
+//! during COMMIT" (1180, what Galera answers when replicating the write
+//! set failed, e.g. the node lost the primary component), the connection
+//! killed or the server shutting down (1927, 1053), the query interrupted
+//! (1317). A connection lost during COMMIT is `info`. After an error at
+//! COMMIT, or a ROLLBACK that failed, the connection is dropped, so a
+//! transaction left open cannot be committed by the next one.
 //!
 //! Options: `port` (default 3306), `isolation` (`serializable`, the
 //! default, `repeatable-read`, `read-committed`, `read-uncommitted`),
@@ -106,13 +118,63 @@ pub struct MariaClient {
     conn: Option<Conn>,
 }
 
+/// Replies to COMMIT that leave its outcome open (MariaDB's `ER_*` names).
+/// Every other error reply is definite: 1213 (a certification failure or a
+/// deadlock), 1047 (Galera refusing the statement), 1020 and 1205.
+mod code {
+    /// "Server shutdown in progress".
+    pub const SERVER_SHUTDOWN: u16 = 1053;
+    /// "Got error N during COMMIT" (Galera: replicating the write set failed).
+    pub const ERROR_DURING_COMMIT: u16 = 1180;
+    /// "Query execution was interrupted".
+    pub const QUERY_INTERRUPTED: u16 = 1317;
+    /// "Connection was killed".
+    pub const CONNECTION_KILLED: u16 = 1927;
+}
+
+/// Where in a transaction an error came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Before COMMIT was sent (SET TRANSACTION, START TRANSACTION, a
+    /// micro-op, or connecting).
+    Before,
+    /// In reply to COMMIT.
+    Commit,
+}
+
+/// What an error tells about the transaction: whether it may have
+/// committed (`info`) or certainly did not (`fail`), and whether the
+/// connection must be dropped.
+fn after_error(e: &mysql_async::Error, stage: Stage) -> TxnError {
+    let (maybe_committed, broken) = match (e, stage) {
+        // Nothing was sent to be committed; the server rolls back a
+        // transaction whose connection is gone.
+        (mysql_async::Error::Server(_), Stage::Before) => (false, false),
+        (_, Stage::Before) => (false, true),
+        (mysql_async::Error::Server(s), Stage::Commit) => (
+            matches!(
+                s.code,
+                code::ERROR_DURING_COMMIT
+                    | code::SERVER_SHUTDOWN
+                    | code::CONNECTION_KILLED
+                    | code::QUERY_INTERRUPTED
+            ),
+            // A refused COMMIT (1047) leaves the transaction open.
+            true,
+        ),
+        // The connection broke: COMMIT may have happened.
+        (_, Stage::Commit) => (true, true),
+    };
+    TxnError {
+        maybe_committed,
+        broken,
+        error: describe(e),
+    }
+}
+
 /// An error before COMMIT: the transaction did not happen.
 fn early(e: mysql_async::Error) -> TxnError {
-    TxnError {
-        maybe_committed: false,
-        broken: !matches!(e, mysql_async::Error::Server(_)),
-        error: describe(&e),
-    }
+    after_error(&e, Stage::Before)
 }
 
 /// A server error with its code (`1213 (40001): Deadlock found ...`).
@@ -178,21 +240,20 @@ impl MariaClient {
             match result {
                 Ok(v) => out.push(v),
                 Err(e) => {
-                    let _ = c.query_drop("ROLLBACK").await;
-                    return Err(early(e));
+                    let mut outcome = early(e);
+                    // A transaction that may still be open is not left on a
+                    // connection the next transaction would commit it on.
+                    if c.query_drop("ROLLBACK").await.is_err() {
+                        outcome.broken = true;
+                    }
+                    return Err(outcome);
                 }
             }
         }
-        match c.query_drop("COMMIT").await {
-            Ok(()) => Ok(Value::Array(out)),
-            Err(e @ mysql_async::Error::Server(_)) => Err(early(e)),
-            // The connection broke: COMMIT may have happened.
-            Err(e) => Err(TxnError {
-                maybe_committed: true,
-                broken: true,
-                error: describe(&e),
-            }),
-        }
+        c.query_drop("COMMIT")
+            .await
+            .map(|()| Value::Array(out))
+            .map_err(|e| after_error(&e, Stage::Commit))
     }
 }
 
@@ -248,5 +309,130 @@ impl Client for MariaClient {
                     .await;
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ER_LOCK_DEADLOCK: a deadlock, or Galera's certification failure.
+    const DEADLOCK: u16 = 1213;
+    /// ER_UNKNOWN_COM_ERROR: "WSREP has not yet prepared node for application use".
+    const NOT_PREPARED: u16 = 1047;
+    /// ER_CHECKREAD: "Record has changed since last read".
+    const CHECKREAD: u16 = 1020;
+    /// ER_LOCK_WAIT_TIMEOUT.
+    const LOCK_WAIT_TIMEOUT: u16 = 1205;
+
+    fn server(code: u16, message: &str) -> mysql_async::Error {
+        mysql_async::Error::Server(mysql_async::ServerError {
+            code,
+            message: message.into(),
+            state: if code == DEADLOCK { "40001" } else { "HY000" }.into(),
+        })
+    }
+
+    fn io_lost() -> mysql_async::Error {
+        mysql_async::Error::Io(mysql_async::IoError::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection reset by peer",
+        )))
+    }
+
+    /// (maybe committed, drop the connection)
+    fn verdict(e: &mysql_async::Error, stage: Stage) -> (bool, bool) {
+        let t = after_error(e, stage);
+        (t.maybe_committed, t.broken)
+    }
+
+    #[test]
+    fn galera_refusals_and_conflicts_before_commit_are_definite_failures() {
+        for (c, m) in [
+            (
+                DEADLOCK,
+                "Deadlock found when trying to get lock; try restarting transaction",
+            ),
+            (
+                NOT_PREPARED,
+                "WSREP has not yet prepared node for application use",
+            ),
+            (
+                CHECKREAD,
+                "Record has changed since last read in table 'lists'",
+            ),
+            (
+                LOCK_WAIT_TIMEOUT,
+                "Lock wait timeout exceeded; try restarting transaction",
+            ),
+        ] {
+            // fail, and the connection (still fine) is kept.
+            assert_eq!(verdict(&server(c, m), Stage::Before), (false, false), "{c}");
+        }
+        // A connection lost before COMMIT: rolled back, reconnect.
+        assert_eq!(verdict(&io_lost(), Stage::Before), (false, true));
+    }
+
+    #[test]
+    fn a_certification_failure_or_a_refused_commit_is_a_failure_and_drops_the_connection() {
+        for c in [DEADLOCK, NOT_PREPARED, CHECKREAD] {
+            let t = after_error(&server(c, "x"), Stage::Commit);
+            assert!(!t.maybe_committed, "{c} at COMMIT is fail");
+            // 1047 refused COMMIT without running it: the transaction is
+            // still open on that connection.
+            assert!(t.broken, "{c}: the connection is dropped");
+        }
+        let t = txn::reply(
+            &Request {
+                id: 1,
+                f: "txn".into(),
+                key: None,
+                value: serde_json::json!([["append", 1, 2]]),
+            },
+            Err(after_error(
+                &server(
+                    DEADLOCK,
+                    "Deadlock found when trying to get lock; try restarting transaction",
+                ),
+                Stage::Commit,
+            )),
+        );
+        assert_eq!(t.kind, faultline_checkers::OpType::Fail);
+        assert!(
+            t.error.as_deref().unwrap_or("").contains("1213"),
+            "{:?}",
+            t.error
+        );
+    }
+
+    #[test]
+    fn a_commit_whose_outcome_is_open_is_indeterminate() {
+        // The connection lost in COMMIT, and the replies that leave it open.
+        assert_eq!(verdict(&io_lost(), Stage::Commit), (true, true));
+        for c in [
+            code::ERROR_DURING_COMMIT,
+            code::SERVER_SHUTDOWN,
+            code::CONNECTION_KILLED,
+            code::QUERY_INTERRUPTED,
+        ] {
+            assert_eq!(verdict(&server(c, "x"), Stage::Commit), (true, true), "{c}");
+            // The same before COMMIT: nothing was committed.
+            assert!(
+                !after_error(&server(c, "x"), Stage::Before).maybe_committed,
+                "{c}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_are_described_with_their_code() {
+        let d = describe(&server(
+            NOT_PREPARED,
+            "WSREP has not yet prepared node for application use",
+        ));
+        assert_eq!(
+            d,
+            "WSREP has not yet prepared node for application use (1047 HY000)"
+        );
     }
 }

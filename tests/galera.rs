@@ -1,0 +1,84 @@
+//! Real MariaDB Galera Cluster (MariaDB 10.11, galera-4 26.4) on three
+//! local nodes, multi-primary, in a healthy cluster (no faults), as in
+//! Jepsen's 2026 analysis: at REPEATABLE READ it loses updates (P4:
+//! lost-update and G-single-item cycles), and with `wsrep_sync_wait=0` it
+//! serves stale reads, which a strict-serializable check shows as real-time
+//! cycles. Asserted on anomaly names; docs/galera.md has the measurements.
+//! Needs root, mariadb-server, galera-4 and rsync (CI installs them). The
+//! tests take turns (each run makes a 3-node cluster): about 45 s and 65 s
+//! (about 85 s more when the stale-read run needs its second try).
+
+mod common;
+
+use common::{elle_anomalies as anomalies, require, require_root, run_workload};
+use std::sync::Mutex;
+
+/// One Galera cluster at a time: two would share this machine's cores
+/// with each other as well as with the rest of the suite.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn require_galera() {
+    require_root();
+    require("/usr/sbin/mariadbd", "mariadb-server");
+    require("/usr/lib/galera/libgalera_smm.so", "galera-4");
+    require("/usr/bin/rsync", "rsync");
+}
+
+#[test]
+#[ignore = "needs root, openssh-server, mariadb-server and galera-4: run with `-- --include-ignored` as root (.ci/run does)"]
+fn galera_loses_updates_in_a_healthy_cluster() {
+    require_galera();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let r = run_workload("galera", "galera-append", 20);
+    let found = anomalies(&r.results);
+    assert_eq!(r.code, Some(1), "{found:?}\n{}", r.log);
+    assert!(
+        found
+            .iter()
+            .any(|a| a == "lost-update" || a == "G-single-item"),
+        "P4 (lost-update or G-single-item) expected: {found:?}\n{}",
+        r.log
+    );
+    // Every node took part: workers are spread over the three nodes, and
+    // certification conflicts between them come back as 1213, `fail`.
+    let ok = r.results["checkers"]["stats"]["by_f"]["txn"]["ok"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(ok > 1000, "only {ok} committed txns\n{}", r.log);
+    let history = std::fs::read_to_string(r.dir.join("history.jsonl")).unwrap();
+    for node in ["n1", "n2", "n3"] {
+        assert!(
+            history.contains(&format!("\"node\":\"{node}\"")),
+            "no op on {node}\n{}",
+            r.log
+        );
+    }
+}
+
+/// Real-time cycles a strong snapshot isolation forbids: a transaction
+/// that began after another one completed and still missed its writes.
+/// (G2-item-realtime is not among them: write skew across a real-time edge
+/// is allowed there, and shows up with `wsrep_sync_wait=1` too.)
+const STALE_READS: [&str; 3] = ["G-single-item-realtime", "G0-realtime", "G1c-realtime"];
+
+#[test]
+#[ignore = "needs root, openssh-server, mariadb-server and galera-4: run with `-- --include-ignored` as root (.ci/run does)"]
+fn galera_serves_stale_reads_with_sync_wait_0() {
+    require_galera();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // On one host the other nodes apply a commit within about a millisecond,
+    // so stale reads are rare and come in bursts: none in 1 of 7 runs of
+    // 45 s measured (docs/galera.md). A run without one gets a second,
+    // longer run, with a fresh seed, before the test fails.
+    let mut tries = Vec::new();
+    for seconds in [45, 60] {
+        let r = run_workload("galera", "galera-stale-read", seconds);
+        let found = anomalies(&r.results);
+        assert_eq!(r.code, Some(1), "{found:?}\n{}", r.log);
+        if found.iter().any(|a| STALE_READS.contains(&a.as_str())) {
+            return;
+        }
+        tries.push(format!("{}: {found:?}", r.dir.display()));
+    }
+    panic!("a stale read ({STALE_READS:?}) expected in one of two runs (45 s, 60 s):\n{tries:#?}");
+}
