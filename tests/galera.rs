@@ -82,3 +82,56 @@ fn galera_serves_stale_reads_with_sync_wait_0() {
     }
     panic!("a stale read ({STALE_READS:?}) expected in one of two runs (45 s, 60 s):\n{tries:#?}");
 }
+
+/// Acknowledged elements set-full found lost, and adds acknowledged after
+/// the first restart (the cluster came back and served).
+fn lost_and_served(r: &common::Run) -> (u64, usize) {
+    let lost = r.results["checkers"]["set-full"]["lost_count"]
+        .as_u64()
+        .unwrap_or(0);
+    let history = std::fs::read_to_string(r.dir.join("history.jsonl")).unwrap();
+    let ops: Vec<serde_json::Value> = history
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a history line is JSON"))
+        .collect();
+    let restarted = ops
+        .iter()
+        .find(|o| o["process"] == "nemesis" && o["f"] == "stop-kill" && o["type"] != "invoke")
+        .and_then(|o| o["time"].as_u64())
+        .expect("the cluster was restarted");
+    let served = ops
+        .iter()
+        .filter(|o| o["f"] == "add" && o["type"] == "ok")
+        .filter(|o| o["time"].as_u64().is_some_and(|t| t > restarted))
+        .count();
+    (lost, served)
+}
+
+#[test]
+#[ignore = "needs root, openssh-server, mariadb-server and galera-4: run with `-- --include-ignored` as root (.ci/run does)"]
+fn galera_loses_commits_when_every_node_crashes_only_with_flush_log_at_trx_commit_0() {
+    require_galera();
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // Every node killed at once, twice in 45 s; each restart recovers its
+    // position (--wsrep-recover) and the cluster re-forms by itself.
+    let r = run_workload("galera", "galera-crash-flush0", 45);
+    let (lost, served) = lost_and_served(&r);
+    assert_eq!(r.code, Some(1), "{}", r.log);
+    assert!(lost > 0, "acknowledged inserts lost\n{}", r.log);
+    assert!(r.log.contains("lost after being seen"), "named: {}", r.log);
+    assert!(
+        served > 100,
+        "only {served} adds after the restart\n{}",
+        r.log
+    );
+
+    let r = run_workload("galera", "galera-crash-flush1", 40);
+    let (lost, served) = lost_and_served(&r);
+    assert_eq!(r.code, Some(0), "lost {lost}\n{}", r.log);
+    assert_eq!(lost, 0, "{}", r.log);
+    assert!(
+        served > 100,
+        "only {served} adds after the restart\n{}",
+        r.log
+    );
+}

@@ -3,7 +3,11 @@
 //! MySQL's dialect: list-append keeps each key's list as comma-separated
 //! text (`lists(k, v)`, appended by `INSERT ... ON DUPLICATE KEY UPDATE`),
 //! rw-register keeps integers (`registers(k, v)`). Each transaction runs at
-//! the spec's isolation level.
+//! the spec's isolation level. With `tables: N` the keys are spread over N
+//! tables (`lists0` .. `lists{N-1}`, key k in table k mod N), as Jepsen's
+//! Galera test does. The `set` workload inserts one row per element
+//! (`elements(k, v)`, autocommitted) and reads them all back, so lost
+//! commits are named as lost elements.
 //!
 //! Errors ([`after_error`]): any error before COMMIT is `fail` (nothing
 //! was sent to be committed; a lost connection rolls the transaction back).
@@ -25,11 +29,13 @@
 //! Options: `port` (default 3306), `isolation` (`serializable`, the
 //! default, `repeatable-read`, `read-committed`, `read-uncommitted`),
 //! `user` (default `root`), `password` (default none), `database` (default
-//! `faultline`, created by `setup` if missing).
+//! `faultline`, created by `setup` if missing), `tables` (1 to 64, default
+//! 1; list-append and rw-register).
 
 use super::txn::{self, micro_op, parse_list, TxnError};
 use super::{Client, ClientConfig, Context, Kind, OpenCtx, Options, Reply, Request};
 use crate::control::BoxFuture;
+use crate::spec::WorkloadKind;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder};
 use serde_json::{json, Value};
@@ -54,13 +60,78 @@ pub struct MariaConfig {
     pub password: Option<String>,
     /// Database.
     pub database: String,
-    /// List-append (lists) or rw-register (registers).
-    pub lists: bool,
+    /// What the workload keeps.
+    pub shape: Shape,
+    /// Tables the keys are spread over (list-append, rw-register).
+    pub tables: u64,
+}
+
+/// What a workload keeps, and in which table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// List-append: comma-separated text in `lists`.
+    Lists,
+    /// rw-register: integers in `registers`.
+    Registers,
+    /// set: one row per element in `elements`.
+    Set,
+}
+
+impl Shape {
+    /// The table's name (before any per-table number).
+    fn table(self) -> &'static str {
+        match self {
+            Shape::Lists => "lists",
+            Shape::Registers => "registers",
+            Shape::Set => "elements",
+        }
+    }
+
+    /// The table's columns.
+    fn columns(self) -> &'static str {
+        match self {
+            Shape::Lists => "k BIGINT PRIMARY KEY, v TEXT NOT NULL",
+            Shape::Registers => "k BIGINT PRIMARY KEY, v BIGINT",
+            Shape::Set => "k BIGINT NOT NULL, v BIGINT NOT NULL, PRIMARY KEY (k, v)",
+        }
+    }
+}
+
+/// The table key `k` lives in: the shape's table when there is one, else
+/// table `k mod tables`.
+fn table_of(shape: Shape, tables: u64, k: i64) -> String {
+    if tables <= 1 {
+        shape.table().to_string()
+    } else {
+        // `tables` is at most 64.
+        format!("{}{}", shape.table(), k.rem_euclid(tables as i64))
+    }
 }
 
 fn configure(o: &mut Options<'_>, ctx: &Context) -> Arc<dyn ClientConfig> {
     let port = o.port("port", 3306);
-    let (isolation, lists) = txn::configure(o, ctx, "mariadb", 4);
+    let (isolation, shape) = if ctx.workload == WorkloadKind::Set {
+        (txn::isolation(o, 4), Shape::Set)
+    } else if ctx.workload.is_txn() {
+        let (isolation, lists) = txn::configure(o, ctx, "mariadb", 4);
+        let shape = if lists {
+            Shape::Lists
+        } else {
+            Shape::Registers
+        };
+        (isolation, shape)
+    } else {
+        o.error(
+            "kind",
+            "the mariadb client runs list-append, rw-register and set workloads",
+        );
+        ("serializable", Shape::Lists)
+    };
+    let tables = if shape == Shape::Set {
+        1
+    } else {
+        o.count("tables", 1, 64, 1)
+    };
     let user = o.string("user").unwrap_or_else(|| "root".into());
     let password = o.string("password");
     let database = o.string("database").unwrap_or_else(|| "faultline".into());
@@ -80,7 +151,8 @@ fn configure(o: &mut Options<'_>, ctx: &Context) -> Arc<dyn ClientConfig> {
         user,
         password,
         database,
-        lists,
+        shape,
+        tables,
     })
 }
 
@@ -103,7 +175,8 @@ impl ClientConfig for MariaConfig {
             opts: opts.into(),
             database: self.database.clone(),
             isolation: self.isolation,
-            lists: self.lists,
+            shape: self.shape,
+            tables: self.tables,
             conn: None,
         })
     }
@@ -114,7 +187,8 @@ pub struct MariaClient {
     opts: Opts,
     database: String,
     isolation: &'static str,
-    lists: bool,
+    shape: Shape,
+    tables: u64,
     conn: Option<Conn>,
 }
 
@@ -197,7 +271,7 @@ impl MariaClient {
     }
 
     async fn txn(&mut self, mops: &[Value]) -> Result<Value, TxnError> {
-        let (isolation, lists) = (self.isolation, self.lists);
+        let (isolation, shape, tables) = (self.isolation, self.shape, self.tables);
         let c = self.conn().await.map_err(early)?;
         c.query_drop(format!("SET TRANSACTION ISOLATION LEVEL {isolation}"))
             .await
@@ -211,29 +285,37 @@ impl MariaClient {
                 broken: false,
                 error,
             })?;
+            let table = table_of(shape, tables, k);
             let result = match f {
                 "append" => c
                     .exec_drop(
-                        "INSERT INTO lists (k, v) VALUES (?, ?) \
-                         ON DUPLICATE KEY UPDATE v = CONCAT(v, ',', VALUES(v))",
+                        format!(
+                            "INSERT INTO {table} (k, v) VALUES (?, ?) \
+                             ON DUPLICATE KEY UPDATE v = CONCAT(v, ',', VALUES(v))"
+                        ),
                         (k, v.to_string()),
                     )
                     .await
                     .map(|()| m.clone()),
                 "w" => c
                     .exec_drop(
-                        "INSERT INTO registers (k, v) VALUES (?, ?) \
-                         ON DUPLICATE KEY UPDATE v = VALUES(v)",
+                        format!(
+                            "INSERT INTO {table} (k, v) VALUES (?, ?) \
+                             ON DUPLICATE KEY UPDATE v = VALUES(v)"
+                        ),
                         (k, v),
                     )
                     .await
                     .map(|()| m.clone()),
-                _ if lists => c
-                    .exec_first::<String, _, _>("SELECT v FROM lists WHERE k = ?", (k,))
+                _ if shape == Shape::Lists => c
+                    .exec_first::<String, _, _>(format!("SELECT v FROM {table} WHERE k = ?"), (k,))
                     .await
                     .map(|row| json!(["r", k, row.map(|s| parse_list(&s)).unwrap_or_default()])),
                 _ => c
-                    .exec_first::<Option<i64>, _, _>("SELECT v FROM registers WHERE k = ?", (k,))
+                    .exec_first::<Option<i64>, _, _>(
+                        format!("SELECT v FROM {table} WHERE k = ?"),
+                        (k,),
+                    )
                     .await
                     .map(|row| json!(["r", k, row.flatten()])),
             };
@@ -257,6 +339,50 @@ impl MariaClient {
     }
 }
 
+impl MariaClient {
+    /// A set operation: `add` inserts the element's row, autocommitted, so
+    /// the reply to the INSERT is the reply to its COMMIT; `read` returns
+    /// every element, sorted.
+    async fn set_op(&mut self, req: &Request) -> Reply {
+        let k = req.key.as_ref().and_then(Value::as_i64).unwrap_or(0);
+        let value = req.value.clone();
+        let conn = match self.conn().await {
+            Ok(c) => c,
+            // Nothing was sent.
+            Err(e) => return Reply::fail(value, describe(&e)),
+        };
+        let outcome = match &*req.f {
+            "add" => {
+                let Some(v) = req.value.as_i64() else {
+                    return Reply::fail(
+                        value.clone(),
+                        format!("set elements are integers, not {value}"),
+                    );
+                };
+                conn.exec_drop("INSERT INTO elements (k, v) VALUES (?, ?)", (k, v))
+                    .await
+                    .map(|()| value.clone())
+                    .map_err(|e| after_error(&e, Stage::Commit))
+            }
+            "read" => conn
+                .exec::<i64, _, _>("SELECT v FROM elements WHERE k = ? ORDER BY v", (k,))
+                .await
+                .map(|elems| json!(elems))
+                .map_err(early),
+            f => {
+                return Reply::fail(
+                    value,
+                    format!("the mariadb client cannot {f} in a set workload"),
+                )
+            }
+        };
+        if outcome.as_ref().is_err_and(|e| e.broken) {
+            self.conn = None;
+        }
+        txn::reply(req, outcome)
+    }
+}
+
 impl Client for MariaClient {
     /// Creates the database and the tables (idempotent).
     fn setup(&mut self) -> BoxFuture<'_, Result<(), String>> {
@@ -265,15 +391,15 @@ impl Client for MariaClient {
                 .await
                 .map_err(|e| describe(&e))?;
             let db = &self.database;
-            for sql in [
-                format!("CREATE DATABASE IF NOT EXISTS `{db}`"),
-                format!(
-                    "CREATE TABLE IF NOT EXISTS `{db}`.lists (k BIGINT PRIMARY KEY, v TEXT NOT NULL) ENGINE=InnoDB"
-                ),
-                format!(
-                    "CREATE TABLE IF NOT EXISTS `{db}`.registers (k BIGINT PRIMARY KEY, v BIGINT) ENGINE=InnoDB"
-                ),
-            ] {
+            let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS `{db}`")];
+            for i in 0..self.tables.max(1) {
+                let table = table_of(self.shape, self.tables, i as i64);
+                let columns = self.shape.columns();
+                statements.push(format!(
+                    "CREATE TABLE IF NOT EXISTS `{db}`.{table} ({columns}) ENGINE=InnoDB"
+                ));
+            }
+            for sql in statements {
                 c.query_drop(sql).await.map_err(|e| describe(&e))?;
             }
             let _ = c.disconnect().await;
@@ -283,6 +409,9 @@ impl Client for MariaClient {
 
     fn invoke<'a>(&'a mut self, req: &'a Request) -> BoxFuture<'a, Reply> {
         Box::pin(async move {
+            if self.shape == Shape::Set {
+                return self.set_op(req).await;
+            }
             let mops = match txn::mops(req, "mariadb") {
                 Ok(m) => m,
                 Err(r) => return r,
@@ -422,6 +551,17 @@ mod tests {
                 "{c}"
             );
         }
+    }
+
+    #[test]
+    fn keys_are_spread_over_the_tables_by_their_remainder() {
+        assert_eq!(table_of(Shape::Lists, 1, 7), "lists");
+        assert_eq!(table_of(Shape::Lists, 3, 7), "lists1");
+        assert_eq!(table_of(Shape::Registers, 3, -1), "registers2");
+        assert_eq!(table_of(Shape::Set, 1, 0), "elements");
+        let names: std::collections::BTreeSet<String> =
+            (0..30).map(|k| table_of(Shape::Lists, 3, k)).collect();
+        assert_eq!(names.len(), 3, "{names:?}");
     }
 
     #[test]

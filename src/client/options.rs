@@ -108,6 +108,23 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// A whole number from `min` to `max` (absent: `default`).
+    pub fn count(&mut self, key: &'static str, min: u64, max: u64, default: u64) -> u64 {
+        let Some(v) = self.raw(key) else {
+            return default;
+        };
+        match v.as_u64().filter(|n| (min..=max).contains(n)) {
+            Some(n) => n,
+            None => {
+                self.error(
+                    key,
+                    format!("expected a whole number from {min} to {max}, found {v}"),
+                );
+                default
+            }
+        }
+    }
+
     /// Refuses every option the kind did not read; `Err` with every problem.
     pub fn finish(mut self) -> Result<(), Vec<OptionError>> {
         let known: Vec<&str> = self.read.iter().copied().collect();

@@ -30,14 +30,22 @@ pub fn configure(
             format!("the {client} client runs list-append and rw-register workloads"),
         );
     }
+    (
+        isolation(o, levels),
+        ctx.workload == WorkloadKind::ListAppend,
+    )
+}
+
+/// The `isolation` option: one of the first `levels` of `ISOLATION`
+/// (default serializable), as SQL spells it.
+pub fn isolation(o: &mut Options<'_>, levels: usize) -> &'static str {
     let offered = &ISOLATION[..levels.min(ISOLATION.len())];
     let names: Vec<&'static str> = offered.iter().map(|(name, _)| *name).collect();
     let chosen = o.choice("isolation", &names, "serializable");
-    let sql = offered
+    offered
         .iter()
         .find(|(name, _)| *name == chosen)
-        .map_or("serializable", |(_, sql)| *sql);
-    (sql, ctx.workload == WorkloadKind::ListAppend)
+        .map_or("serializable", |(_, sql)| *sql)
 }
 
 /// How a transaction went wrong: whether COMMIT may have happened, and
