@@ -9,7 +9,7 @@
 //! (`elements(k, v)`, autocommitted) and reads them all back, so lost
 //! commits are named as lost elements.
 //!
-//! Errors ([`after_error`]): any error before COMMIT is `fail` (nothing
+//! Errors (`after_error`): any error before COMMIT is `fail` (nothing
 //! was sent to be committed; a lost connection rolls the transaction back).
 //! Among them, deadlocks and lock wait timeouts (1213, 1205), "record has
 //! changed since last read" (1020, `innodb_snapshot_isolation`), and
