@@ -9,7 +9,9 @@
 
 mod common;
 
-use common::{elle_anomalies, require, require_root, run_valid_txns, run_workload, Run};
+use common::{
+    elle_anomalies, history, lost, require, require_root, run_valid_txns, run_workload, Run,
+};
 
 /// What the run's power faults dropped: (faults applied, bytes dropped).
 fn power_dropped(results: &serde_json::Value) -> (usize, u64) {
@@ -25,12 +27,6 @@ fn power_dropped(results: &serde_json::Value) -> (usize, u64) {
         .filter_map(|n| n["dropped_bytes"].as_u64())
         .sum();
     (power.len(), bytes)
-}
-
-fn lost(run: &Run) -> u64 {
-    run.results["checkers"]["set-full"]["lost_count"]
-        .as_u64()
-        .unwrap_or(0)
 }
 
 #[test]
@@ -64,15 +60,6 @@ fn redis_loses_acknowledged_adds_to_power_failures_unless_it_fsyncs_every_write(
         r.log
     );
     assert!(power_dropped(&r.results).0 > 0, "power faults applied");
-}
-
-/// The run's history, one operation per line.
-fn history(run: &Run) -> Vec<serde_json::Value> {
-    let path = run.dir.join("history.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .map(|l| serde_json::from_str(l).expect("a history line is JSON"))
-        .collect()
 }
 
 /// When each power fault started (its invoke) and when the DB was

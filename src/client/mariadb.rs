@@ -337,9 +337,7 @@ impl MariaClient {
             .map(|()| Value::Array(out))
             .map_err(|e| after_error(&e, Stage::Commit))
     }
-}
 
-impl MariaClient {
     /// A set operation: `add` inserts the element's row, autocommitted, so
     /// the reply to the INSERT is the reply to its COMMIT; `read` returns
     /// every element, sorted.

@@ -219,3 +219,19 @@ pub fn run_cluster(pid: u32) -> String {
         .expect("the controller runs")
         .cluster_name()
 }
+
+/// The run's history, one operation per line.
+pub fn history(run: &Run) -> Vec<serde_json::Value> {
+    let path = run.dir.join("history.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("a history line is JSON"))
+        .collect()
+}
+
+/// The acknowledged elements set-full found lost (0 without set-full).
+pub fn lost(run: &Run) -> u64 {
+    run.results["checkers"]["set-full"]["lost_count"]
+        .as_u64()
+        .unwrap_or(0)
+}
