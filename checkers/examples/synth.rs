@@ -14,10 +14,14 @@
 //! search space explodes). `set-full`, `counter`, `bank`, `queue`,
 //! `unique-ids`, `long-fork OPS`: correct simulated systems for Jepsen's
 //! checkers (`jepsen::sim`), 10 processes, 1% info ops (none for the queue);
-//! the set has 10 keys in use at a time, 100 adds each.
+//! the set has 10 keys in use at a time, 100 adds each. `info-writes N`:
+//! one register, N concurrent writes of distinct values, all `info`, then N
+//! sequential reads of random written values and a read of a value nobody
+//! wrote (invalid); `info-writes-valid N`: the reads walk through the
+//! written values without coming back to one (valid).
 
 use faultline_checkers::format::jsonl;
-use faultline_checkers::synth::{register_history, RegisterSpec};
+use faultline_checkers::synth::{info_writes_history, register_history, InfoReads, RegisterSpec};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -82,6 +86,19 @@ fn main() {
         }
         return;
     }
+    let reads = match kind {
+        "info-writes" => Some(InfoReads::RandomThenUnwritten),
+        "info-writes-valid" => Some(InfoReads::Consistent),
+        _ => None,
+    };
+    if let Some(how) = reads {
+        let h = info_writes_history(ops, ops, how, 42);
+        if let Err(e) = jsonl::write(std::io::stdout().lock(), &h) {
+            eprintln!("synth: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let spec = match kind {
         "kv" => RegisterSpec {
             ops,
@@ -110,7 +127,7 @@ fn main() {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: synth kv|pathological|list-append|list-append-rc|list-append-si|\
+        "usage: synth kv|pathological|info-writes|info-writes-valid|list-append|list-append-rc|list-append-si|\
          set-full|counter|bank|queue|unique-ids|long-fork OPS"
     );
     std::process::exit(254)

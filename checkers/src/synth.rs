@@ -197,3 +197,59 @@ mod tests {
         assert!(a.ops().iter().any(|o| o.kind == OpType::Info));
     }
 }
+
+/// How the reads of [`info_writes_history`] go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InfoReads {
+    /// Each read returns a random written value (so values come back after
+    /// others were read: not linearizable), then one more read returns a
+    /// value nobody wrote.
+    RandomThenUnwritten,
+    /// The reads walk through distinct written values in a random order,
+    /// each value read one to three times and never again after the next:
+    /// linearizable (the writes took effect in that order).
+    Consistent,
+}
+
+/// One register, `writes` processes each writing a distinct value and
+/// crashing (`info`, never completed), then `reads` sequential reads by
+/// another process, as `how` says: the shape where every read is explained
+/// only by some indeterminate write, which an exhaustive search cannot
+/// handle beyond a few dozen writes.
+pub fn info_writes_history(writes: usize, reads: usize, how: InfoReads, seed: u64) -> History {
+    let mut rng = Rng::with_seed(seed);
+    let mut ops = Vec::with_capacity(writes + 2 * reads + 2);
+    let mut clock = Rng::with_seed(seed ^ 0x7135);
+    let mut time = 0i64;
+    let mut push = |ops: &mut Vec<Op>, p: u64, kind: OpType, f: &str, v: Value| {
+        time += 1 + clock.i64(..1000);
+        let mut op = Op::new(0, Process::Client(p), kind, f, v);
+        op.time = time;
+        ops.push(op);
+    };
+    for w in 0..writes {
+        push(&mut ops, w as u64, OpType::Invoke, "write", json!(w + 1));
+    }
+    for w in 0..writes {
+        push(&mut ops, w as u64, OpType::Info, "write", json!(w + 1));
+    }
+    let reader = writes as u64;
+    let mut order: Vec<usize> = (1..=writes).collect();
+    rng.shuffle(&mut order);
+    let mut walk = order
+        .iter()
+        .flat_map(|&v| std::iter::repeat_n(v, 1 + (v * 7 + 3) % 3));
+    for _ in 0..reads {
+        let v = match how {
+            InfoReads::RandomThenUnwritten => 1 + rng.usize(..writes.max(1)),
+            InfoReads::Consistent => walk.next().unwrap_or(*order.last().unwrap_or(&1)),
+        };
+        push(&mut ops, reader, OpType::Invoke, "read", Value::Null);
+        push(&mut ops, reader, OpType::Ok, "read", json!(v));
+    }
+    if how == InfoReads::RandomThenUnwritten {
+        push(&mut ops, reader, OpType::Invoke, "read", Value::Null);
+        push(&mut ops, reader, OpType::Ok, "read", json!(writes + 1));
+    }
+    History::new(ops)
+}

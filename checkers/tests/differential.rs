@@ -201,3 +201,131 @@ fn random_set_and_queue_histories_agree() {
         agree(&FifoQueue, &h);
     }
 }
+
+/// Reads return a value written so far (or about to be), the initial
+/// `null`, or rarely one nobody writes; writes write fresh values, so the
+/// register shortcuts' unique-values decision takes these histories.
+fn unique_register_history(rng: &mut Rng, n: usize, procs: u64) -> History {
+    let mut next = 0u64;
+    random_history(rng, n, procs, &mut |r| {
+        if r.f64() < 0.45 {
+            next += 1;
+            ("write", json!(next), json!(next))
+        } else {
+            let v = match r.u64(..10) {
+                0 => Value::Null,
+                1 => json!(next + 1 + r.u64(..2)),
+                _ => json!(r.u64(..next + 1).max(1)),
+            };
+            ("read", Value::Null, v)
+        }
+    })
+}
+
+/// The unique-values decision (no search) agrees with brute force on small
+/// histories, and its witnesses pass the verifier; most of them are
+/// decided without the search (no configurations explored).
+#[test]
+fn unique_value_registers_agree_with_brute_force() {
+    let (mut valid, mut invalid, mut decided) = (0, 0, 0);
+    let m = CasRegister::new(Scalar::Null);
+    for seed in 0..CASES {
+        let mut rng = Rng::with_seed(seed ^ 0x0411);
+        let n = 1 + rng.u64(..9) as usize;
+        let procs = 2 + rng.u64(..3);
+        let h = unique_register_history(&mut rng, n, procs);
+        match agree(&m, &h) {
+            Validity::Valid => valid += 1,
+            _ => invalid += 1,
+        }
+        let a = linear::check(&m, &h, &Default::default()).unwrap();
+        if a.configurations == 0 {
+            decided += 1;
+        }
+    }
+    assert!(
+        valid > 1500 && invalid > 1500 && decided > CASES * 9 / 10,
+        "valid {valid}, invalid {invalid}, decided without the search {decided}"
+    );
+}
+
+/// On larger unique-value histories (too large for brute force) the
+/// shortcuts agree with the search run without them, whether the history
+/// is simulated (linearizable), corrupted, or random; witnesses verified.
+#[test]
+fn unique_value_registers_agree_with_the_search() {
+    let m = CasRegister::new(Scalar::Null);
+    let exact = linear::Options::default()
+        .with_shortcuts(false)
+        .with_time_limit(Some(std::time::Duration::from_secs(20)));
+    let (mut valid, mut invalid, mut searched) = (0, 0, 0);
+    for seed in 0..CASES / 5 {
+        let mut rng = Rng::with_seed(seed ^ 0x0412);
+        let spec = RegisterSpec {
+            ops: 10 + rng.u64(..50) as usize,
+            processes: 2 + rng.u64(..5) as usize,
+            keys: 0,
+            info: 0.25,
+            values: 0,
+            cas: false,
+        };
+        let simulated = synth::register_history(&spec, seed);
+        let mut cases = vec![simulated.clone()];
+        cases.extend(synth::corrupt_read(&simulated, seed));
+        cases.extend(stale_read(&simulated, &mut rng));
+        let n = 10 + rng.u64(..30) as usize;
+        let procs = 2 + rng.u64(..4);
+        cases.push(unique_register_history(&mut rng, n, procs));
+        for h in &cases {
+            let fast = linear::check(&m, h, &Default::default()).unwrap();
+            let slow = linear::check(&m, h, &exact).unwrap();
+            assert_ne!(slow.valid, Validity::Unknown, "the search gave up");
+            if fast.configurations > 0 {
+                searched += 1;
+            }
+            assert_eq!(
+                fast.valid,
+                slow.valid,
+                "shortcuts and search disagree on {:#?}",
+                h.ops()
+            );
+            match fast.valid {
+                Validity::Valid => {
+                    valid += 1;
+                    witnessed(&m, h);
+                }
+                _ => invalid += 1,
+            }
+        }
+    }
+    assert!(
+        valid > 500 && invalid > 500 && searched < (valid + invalid) / 20,
+        "valid {valid}, invalid {invalid}, left to the search {searched}"
+    );
+}
+
+/// `h` with one `ok` read changed to return another value some write in
+/// `h` wrote (or the initial `null`): a stale or early read, not an
+/// impossible one. `None` without ok reads and writes.
+fn stale_read(h: &History, rng: &mut Rng) -> Option<History> {
+    let mut ops = h.ops().to_vec();
+    let written: Vec<Value> = ops
+        .iter()
+        .filter(|o| o.kind == OpType::Invoke && &*o.f == "write")
+        .map(|o| o.value.clone())
+        .collect();
+    let reads: Vec<usize> = (0..ops.len())
+        .filter(|&i| ops[i].kind == OpType::Ok && &*ops[i].f == "read")
+        .collect();
+    if written.is_empty() || reads.is_empty() {
+        return None;
+    }
+    let r = reads[rng.usize(..reads.len())];
+    let v = if rng.u64(..8) == 0 {
+        Value::Null
+    } else {
+        written[rng.usize(..written.len())].clone()
+    };
+    ops[r].value = v;
+    Some(History::new(ops))
+}

@@ -3,6 +3,7 @@
 //! it, the longest linearizable prefix, and the ops concurrent with it.
 
 use super::search::{Call, Stuck};
+use super::shortcut::Refutation;
 use crate::history::History;
 use crate::model::Model;
 use crate::op::{Op, OpType, Process};
@@ -107,6 +108,11 @@ pub struct Failure {
     pub concurrent: Vec<OpSummary>,
     /// How many ops overlap it in all.
     pub concurrent_count: usize,
+    /// Why, in words, when the register shortcuts found it without the
+    /// search (a read of a value nobody wrote; with unique values, two
+    /// values that would have to be in the register at once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// All of the above as text.
     pub explanation: String,
 }
@@ -123,13 +129,7 @@ pub(crate) fn failure<M: Model>(
 ) -> Failure {
     let summary = |i: usize| OpSummary::new(history, pairs[i].0, pairs[i].1);
     let op = summary(stuck.op);
-    let (start, end) = (
-        calls[stuck.op].call,
-        calls[stuck.op].ret.unwrap_or(u32::MAX),
-    );
-    let overlapping: Vec<usize> = (0..calls.len())
-        .filter(|&i| i != stuck.op && calls[i].call < end && calls[i].ret.is_none_or(|r| r > start))
-        .collect();
+    let overlapping = overlapping(calls, stuck.op);
     let concurrent: Vec<OpSummary> = overlapping
         .iter()
         .take(CONCURRENT_SHOWN)
@@ -162,22 +162,7 @@ pub(crate) fn failure<M: Model>(
             let _ = writeln!(text, "    {}", o.describe(history));
         }
     }
-    let _ = writeln!(
-        text,
-        "  concurrent with it ({} op{}):",
-        overlapping.len(),
-        if overlapping.len() == 1 { "" } else { "s" }
-    );
-    for o in &concurrent {
-        let _ = writeln!(text, "    {}", o.describe(history));
-    }
-    if overlapping.len() > concurrent.len() {
-        let _ = writeln!(
-            text,
-            "    ... and {} more",
-            overlapping.len() - concurrent.len()
-        );
-    }
+    write_concurrent(&mut text, history, &concurrent, overlapping.len());
     Failure {
         key,
         op,
@@ -186,6 +171,133 @@ pub(crate) fn failure<M: Model>(
         prefix_tail,
         concurrent,
         concurrent_count: overlapping.len(),
+        reason: None,
         explanation: text,
+    }
+}
+
+/// The reason of a refutation, its `{N}` placeholders filled in.
+pub(crate) fn reason(
+    history: &History,
+    pairs: &[(usize, Option<usize>)],
+    refutation: &Refutation,
+) -> String {
+    fill(&refutation.reason, |n| {
+        refutation
+            .related
+            .get(n)
+            .map(|&i| OpSummary::new(history, pairs[i].0, pairs[i].1).describe(history))
+    })
+}
+
+/// `failure` (from the search, stuck at the op the shortcuts refuted) with
+/// the shortcuts' reason added.
+pub(crate) fn with_reason(mut failure: Failure, reason: String) -> Failure {
+    let at = failure
+        .explanation
+        .find('\n')
+        .map_or(failure.explanation.len(), |i| i + 1);
+    failure.explanation.insert_str(at, &format!("  {reason}\n"));
+    failure.reason = Some(reason);
+    failure
+}
+
+/// Builds the [`Failure`] for a sub-history the register shortcuts refuted
+/// (no search, so no states and no linearized prefix: the reason says
+/// which ops cannot be ordered).
+pub(crate) fn refuted<M: Model>(
+    history: &History,
+    key: Option<Value>,
+    calls: &[Call<M>],
+    pairs: &[(usize, Option<usize>)],
+    refutation: &Refutation,
+) -> Failure {
+    let summary = |i: usize| OpSummary::new(history, pairs[i].0, pairs[i].1);
+    let op = summary(refutation.op);
+    let overlapping = overlapping(calls, refutation.op);
+    let concurrent: Vec<OpSummary> = overlapping
+        .iter()
+        .take(CONCURRENT_SHOWN)
+        .map(|&i| summary(i))
+        .collect();
+    let why = reason(history, pairs, refutation);
+    let states: Vec<String> = refutation.states.iter().map(|s| format!("{s:?}")).collect();
+    let mut text = String::new();
+    if let Some(k) = &key {
+        let _ = write!(text, "key {k}: ");
+    }
+    let _ = writeln!(text, "cannot linearize {}", op.describe(history));
+    let _ = writeln!(text, "  {why}");
+    if !states.is_empty() {
+        let _ = writeln!(
+            text,
+            "  just before it the register could hold {}",
+            states.join(" or ")
+        );
+    }
+    write_concurrent(&mut text, history, &concurrent, overlapping.len());
+    Failure {
+        key,
+        op,
+        states,
+        linearized: 0,
+        prefix_tail: Vec::new(),
+        concurrent,
+        concurrent_count: overlapping.len(),
+        reason: Some(why),
+        explanation: text,
+    }
+}
+
+/// `template` with each `{N}` replaced by `op(N)` (left as is when `op`
+/// has nothing for N), in one pass: replaced text is never rescanned.
+fn fill(template: &str, op: impl Fn(usize) -> Option<String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let digits = after
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let filled = (digits > 0 && after[digits..].starts_with('}'))
+            .then(|| after[..digits].parse().ok().and_then(&op))
+            .flatten();
+        match filled {
+            Some(text) => {
+                out.push_str(&text);
+                rest = &after[digits + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The calls whose intervals overlap call `op`'s.
+fn overlapping<M: Model>(calls: &[Call<M>], op: usize) -> Vec<usize> {
+    let (start, end) = (calls[op].call, calls[op].ret.unwrap_or(u32::MAX));
+    (0..calls.len())
+        .filter(|&i| i != op && calls[i].call < end && calls[i].ret.is_none_or(|r| r > start))
+        .collect()
+}
+
+/// The "concurrent with it" lines of an explanation.
+fn write_concurrent(text: &mut String, history: &History, shown: &[OpSummary], all: usize) {
+    let _ = writeln!(
+        text,
+        "  concurrent with it ({} op{}):",
+        all,
+        if all == 1 { "" } else { "s" }
+    );
+    for o in shown {
+        let _ = writeln!(text, "    {}", o.describe(history));
+    }
+    if all > shown.len() {
+        let _ = writeln!(text, "    ... and {} more", all - shown.len());
     }
 }

@@ -11,6 +11,10 @@
 //! [`Model::partition_key`]
 //! (P-compositionality), which are searched in parallel with
 //! `search`: Wing & Gong's algorithm with Lowe's cache of configurations.
+//! Register sub-histories go through exact shortcuts first (`shortcut`):
+//! indeterminate writes nobody observes are dropped, a read of a value no
+//! op could have produced refutes at once, and registers whose written
+//! values are unique are decided in O(n log n) without the search.
 //! A time limit and a memory limit turn a search that runs too long into an
 //! `Unknown` verdict that says how far it got. Asked to
 //! ([`Options::with_witness`]), a valid verdict comes with its proof: the
@@ -34,6 +38,7 @@
 mod cache;
 mod explain;
 mod hash;
+mod shortcut;
 mod witness;
 
 pub(crate) use hash::FxBuild;
@@ -51,6 +56,7 @@ use rayon::prelude::*;
 use search::{Budget, Call, Limit, Outcome};
 use serde::Serialize;
 use serde_json::Value;
+use shortcut::Decision;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -68,6 +74,9 @@ pub struct Options {
     pub witness: bool,
     /// When set (by Ctrl-C, say), the search gives up with `Unknown`.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// Take the register shortcuts (on by default); off, every
+    /// sub-history goes through the search, for cross-checking.
+    pub shortcuts: bool,
 }
 
 impl Default for Options {
@@ -77,6 +86,7 @@ impl Default for Options {
             memory_limit: 4 << 30,
             witness: false,
             interrupt: None,
+            shortcuts: true,
         }
     }
 }
@@ -97,6 +107,12 @@ impl Options {
     /// These options, giving up when `flag` is set.
     pub fn with_interrupt(mut self, flag: Option<Arc<AtomicBool>>) -> Self {
         self.interrupt = flag;
+        self
+    }
+
+    /// These options, with the register shortcuts on or off.
+    pub fn with_shortcuts(mut self, on: bool) -> Self {
+        self.shortcuts = on;
         self
     }
 
@@ -164,7 +180,11 @@ pub fn check<M: Model>(
     options: &Options,
 ) -> Result<Analysis, CheckError> {
     let start = Instant::now();
-    let parts = partition(model, history)?;
+    let mut parts = partition(model, history)?;
+    let ops = parts.iter().map(|p| p.calls.len()).sum();
+    if options.shortcuts {
+        parts = parts.into_iter().map(|p| p.pruned(model)).collect();
+    }
     let memory_used = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let budget = Budget {
@@ -174,11 +194,20 @@ pub fn check<M: Model>(
         stop: &stop,
         interrupt: options.interrupt.as_deref(),
     };
-    let reports: Vec<_> = parts
+    let mut reports: Vec<Settled<M::State>> = parts
         .par_iter()
         .map(|p| {
-            let r = search::search(model, &p.calls, &budget, options.witness);
-            if matches!(r.outcome, Outcome::NotLinearizable(_)) {
+            let decided = options
+                .shortcuts
+                .then(|| shortcut::decide(model, &p.calls))
+                .flatten();
+            let r = match decided {
+                Some(d) => Settled::Decided(d),
+                None => {
+                    Settled::Searched(search::search(model, &p.calls, &budget, options.witness))
+                }
+            };
+            if r.refuted() {
                 stop.store(true, Ordering::Relaxed);
             }
             r
@@ -188,16 +217,47 @@ pub fn check<M: Model>(
     let mut analysis = Analysis {
         valid: Validity::Valid,
         model: model.name().to_string(),
-        ops: parts.iter().map(|p| p.calls.len()).sum(),
+        ops,
         partitions: parts.len(),
-        configurations: reports.iter().map(|r| r.configurations).sum(),
+        configurations: reports
+            .iter()
+            .map(|r| match r {
+                Settled::Searched(r) => r.configurations,
+                Settled::Decided(_) => 0,
+            })
+            .sum(),
         failure: None,
         unknown: None,
         witness: None,
     };
     let mut worst: Option<(Limit, f64)> = None;
     let mut done = 0;
-    for (p, r) in parts.iter().zip(&reports) {
+    for (p, r) in parts.iter().zip(&mut reports) {
+        let r = match r {
+            Settled::Decided(Decision::Linearizable(_)) => {
+                done += 1;
+                continue;
+            }
+            Settled::Decided(Decision::NotLinearizable(why)) => {
+                if analysis.failure.is_none() {
+                    match explained(model, history, p, why, options) {
+                        Ok(f) => {
+                            analysis.valid = Validity::Invalid;
+                            analysis.failure = Some(f);
+                        }
+                        // The search linearized what the shortcuts refuted
+                        // (a shortcut bug): the search has the proof, so
+                        // its report replaces the refutation.
+                        Err(searched) => {
+                            *r = Settled::Searched(*searched);
+                            done += 1;
+                        }
+                    }
+                }
+                continue;
+            }
+            Settled::Searched(r) => &*r,
+        };
         match &r.outcome {
             Outcome::Linearizable => done += 1,
             Outcome::NotLinearizable(stuck) if analysis.failure.is_none() => {
@@ -246,12 +306,79 @@ pub fn check<M: Model>(
     Ok(analysis)
 }
 
+/// How long the search may take to explain what the shortcuts refuted,
+/// before their own explanation stands.
+const EXPLAIN_TIME: Duration = Duration::from_millis(250);
+
+/// The failure for a partition the shortcuts refuted. A short search gives
+/// the usual explanation (the states reachable just before the op, the
+/// longest linearizable prefix), with the shortcuts' reason added when it
+/// is stuck at the same op; when it runs out of time, the shortcuts'
+/// explanation stands alone. The search's report instead if it linearizes
+/// the partition (a shortcut bug: the search's proof wins).
+fn explained<M: Model>(
+    model: &M,
+    history: &History,
+    p: &Partition<M>,
+    why: &shortcut::Refutation,
+    options: &Options,
+) -> Result<Failure, Box<search::Report<M::State>>> {
+    let (used, stop) = (AtomicUsize::new(0), AtomicBool::new(false));
+    let budget = Budget {
+        deadline: Instant::now().checked_add(EXPLAIN_TIME),
+        memory_limit: options.memory_limit.min(256 << 20),
+        memory_used: &used,
+        stop: &stop,
+        interrupt: options.interrupt.as_deref(),
+    };
+    let r = search::search(model, &p.calls, &budget, options.witness);
+    let key = p.key.clone();
+    match &r.outcome {
+        Outcome::Linearizable => {
+            // A shortcut bug; tests (debug builds) must hear of it.
+            debug_assert!(
+                false,
+                "the register shortcuts refuted a linearizable sub-history"
+            );
+            Err(Box::new(r))
+        }
+        Outcome::NotLinearizable(stuck) => {
+            let f = explain::failure(model, history, key, &p.calls, &p.pairs, stuck, &r.states);
+            Ok(if stuck.op == why.op {
+                explain::with_reason(f, explain::reason(history, &p.pairs, why))
+            } else {
+                f
+            })
+        }
+        Outcome::Unknown(..) => Ok(explain::refuted(history, key, &p.calls, &p.pairs, why)),
+    }
+}
+
+/// How one partition was settled: by the search, or by the register
+/// shortcuts.
+enum Settled<S> {
+    Searched(search::Report<S>),
+    Decided(Decision),
+}
+
+impl<S> Settled<S> {
+    fn refuted(&self) -> bool {
+        matches!(
+            self,
+            Settled::Searched(search::Report {
+                outcome: Outcome::NotLinearizable(_),
+                ..
+            }) | Settled::Decided(Decision::NotLinearizable(_))
+        )
+    }
+}
+
 /// The witness of a check whose every partition was found linearizable
 /// (with orders recorded).
 fn witness_of<M: Model>(
     model: &M,
     parts: &[Partition<M>],
-    reports: &[search::Report<M::State>],
+    reports: &[Settled<M::State>],
 ) -> Witness {
     Witness {
         model: model.name().to_string(),
@@ -261,9 +388,45 @@ fn witness_of<M: Model>(
             .zip(reports)
             .map(|(p, r)| WitnessPartition {
                 key: p.key.clone(),
-                order: r.order.iter().flatten().map(|&pos| pos as usize).collect(),
+                order: match r {
+                    Settled::Searched(r) => {
+                        r.order.iter().flatten().map(|&pos| pos as usize).collect()
+                    }
+                    Settled::Decided(Decision::Linearizable(order)) => {
+                        order.iter().map(|&i| p.calls[i].call as usize).collect()
+                    }
+                    Settled::Decided(Decision::NotLinearizable(_)) => Vec::new(),
+                },
             })
             .collect(),
+    }
+}
+
+impl<M: Model> Partition<M> {
+    /// This partition without the calls the shortcuts drop (unobserved
+    /// indeterminate writes).
+    fn pruned(self, model: &M) -> Self {
+        let keep = shortcut::prune(model, &self.calls);
+        if keep.len() == self.calls.len() {
+            return self;
+        }
+        let mut wanted = vec![false; self.calls.len()];
+        for &i in &keep {
+            wanted[i] = true;
+        }
+        let (calls, pairs) = self
+            .calls
+            .into_iter()
+            .zip(self.pairs)
+            .zip(wanted)
+            .filter(|(_, w)| *w)
+            .map(|(cp, _)| cp)
+            .unzip();
+        Partition {
+            key: self.key,
+            calls,
+            pairs,
+        }
     }
 }
 

@@ -81,6 +81,37 @@ pub trait Model: Sync {
     fn describe_state(&self, state: &Self::State) -> String {
         format!("{state:?}")
     }
+
+    /// For a register model: what a decoded op does to the register, so the
+    /// checker can simplify and often decide a register's sub-history
+    /// without the search (unobserved indeterminate writes dropped, reads
+    /// of values nobody wrote, the unique-values decision). `None`, the
+    /// default: not a register op, no shortcuts for its sub-history.
+    fn register_view<'a>(
+        &self,
+        _input: &'a Self::Input,
+        _output: Option<&'a Self::Output>,
+    ) -> Option<RegisterView<'a>> {
+        None
+    }
+
+    /// For a register model: its initial value (see
+    /// [`Model::register_view`]). `None`, the default, for other models.
+    fn register_initial(&self) -> Option<&Scalar> {
+        None
+    }
+}
+
+/// A register op as the checker's register shortcuts see it
+/// ([`Model::register_view`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegisterView<'a> {
+    /// A completed read that returned this value.
+    Read(&'a Scalar),
+    /// A write of this value.
+    Write(&'a Scalar),
+    /// A compare-and-set from the first value to the second.
+    Cas(&'a Scalar, &'a Scalar),
 }
 
 /// A hashable value stored in model states: null, an integer, or any other

@@ -6,7 +6,7 @@
 //! unless one is given). An indeterminate read constrains nothing and is
 //! dropped.
 
-use super::{pair, Model, Scalar};
+use super::{pair, Model, RegisterView, Scalar};
 use crate::op::Op;
 use serde_json::Value;
 
@@ -75,6 +75,17 @@ fn decode_register(
     }
 }
 
+fn view_register<'a>(
+    input: &'a RegisterOp,
+    output: Option<&'a Scalar>,
+) -> Option<RegisterView<'a>> {
+    match input {
+        RegisterOp::Read => output.map(RegisterView::Read),
+        RegisterOp::Write(v) => Some(RegisterView::Write(v)),
+        RegisterOp::Cas(old, new) => Some(RegisterView::Cas(old, new)),
+    }
+}
+
 fn step_register(state: &Scalar, input: &RegisterOp, output: Option<&Scalar>) -> Option<Scalar> {
     match input {
         RegisterOp::Read => match output {
@@ -122,6 +133,18 @@ impl Model for CasRegister {
     fn describe_state(&self, state: &Scalar) -> String {
         format!("{state:?}")
     }
+
+    fn register_view<'a>(
+        &self,
+        input: &'a RegisterOp,
+        output: Option<&'a Scalar>,
+    ) -> Option<RegisterView<'a>> {
+        view_register(input, output)
+    }
+
+    fn register_initial(&self) -> Option<&Scalar> {
+        Some(&self.initial)
+    }
 }
 
 impl Model for Register {
@@ -147,6 +170,18 @@ impl Model for Register {
     }
     fn step(&self, state: &Scalar, input: &RegisterOp, output: Option<&Scalar>) -> Option<Scalar> {
         self.0.step(state, input, output)
+    }
+
+    fn register_view<'a>(
+        &self,
+        input: &'a RegisterOp,
+        output: Option<&'a Scalar>,
+    ) -> Option<RegisterView<'a>> {
+        view_register(input, output)
+    }
+
+    fn register_initial(&self) -> Option<&Scalar> {
+        Some(&self.0.initial)
     }
 }
 
@@ -207,6 +242,18 @@ impl Model for Kv {
             .key
             .clone()
             .or_else(|| invoke.value.as_array().and_then(|a| a.first().cloned()))
+    }
+
+    fn register_view<'a>(
+        &self,
+        input: &'a RegisterOp,
+        output: Option<&'a Scalar>,
+    ) -> Option<RegisterView<'a>> {
+        view_register(input, output)
+    }
+
+    fn register_initial(&self) -> Option<&Scalar> {
+        Some(&self.0.initial)
     }
 }
 
