@@ -406,7 +406,7 @@ fn unique_values<M: Model>(
             }
             let x = value_of(initial, views, c);
             return Some(Decision::NotLinearizable(Refutation {
-                op: c.write.unwrap_or(related[0]),
+                op: c.reads.first().copied().or(c.write).unwrap_or(related[0]),
                 related,
                 reason: format!(
                     "written values are unique, so the write of {x:?} and its reads take effect \
