@@ -19,6 +19,13 @@
 //! sequential reads of random written values and a read of a value nobody
 //! wrote (invalid); `info-writes-valid N`: the reads walk through the
 //! written values without coming back to one (valid).
+//! `set-full-one OPS`:
+//! one set (no keys), 10 processes adding fresh integers, 1% info adds
+//! (half of them took effect and are read later), and 32 reads of the
+//! whole set spread evenly through the history, the last at the end
+//! (`jepsen::sim::one_set`); `set-full-one-lost OPS`: the same, but one
+//! acknowledged element is missing from one read (stale) and another from
+//! every read after the 16th (lost, so the history is invalid).
 
 use faultline_checkers::format::jsonl;
 use faultline_checkers::synth::{info_writes_history, register_history, InfoReads, RegisterSpec};
@@ -47,6 +54,25 @@ fn main() {
             isolation,
         };
         let h = faultline_checkers::elle::synth::history(&spec, 42);
+        if let Err(e) = jsonl::write(std::io::stdout().lock(), &h) {
+            eprintln!("synth: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if let Some(faulty) = match kind {
+        "set-full-one" => Some(false),
+        "set-full-one-lost" => Some(true),
+        _ => None,
+    } {
+        let spec = faultline_checkers::jepsen::sim::OneSetSpec {
+            ops,
+            processes: 10,
+            reads: 32,
+            info: 0.01,
+            faulty,
+        };
+        let h = faultline_checkers::jepsen::sim::one_set(&spec, 42);
         if let Err(e) = jsonl::write(std::io::stdout().lock(), &h) {
             eprintln!("synth: {e}");
             std::process::exit(1);
@@ -128,7 +154,7 @@ fn main() {
 fn usage() -> ! {
     eprintln!(
         "usage: synth kv|pathological|info-writes|info-writes-valid|list-append|list-append-rc|list-append-si|\
-         set-full|counter|bank|queue|unique-ids|long-fork OPS"
+         set-full|set-full-one|set-full-one-lost|counter|bank|queue|unique-ids|long-fork OPS"
     );
     std::process::exit(254)
 }

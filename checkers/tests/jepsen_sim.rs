@@ -159,3 +159,25 @@ fn one_thing_taken_away_is_caught() {
         );
     }
 }
+
+#[test]
+fn one_big_set_is_valid_and_its_faults_are_named() {
+    for seed in 0..20 {
+        let spec = |faulty| sim::OneSetSpec {
+            ops: 2000,
+            processes: 5,
+            reads: 8,
+            info: 0.05,
+            faulty,
+        };
+        let h = sim::one_set(&spec(false), seed);
+        let (v, json) = verdict("set-full", &h);
+        assert_eq!(v, Validity::Valid, "seed {seed}: {json}");
+        assert_eq!(json["stale_count"], json!(0), "seed {seed}: {json}");
+        let (v, json) = verdict("set-full", &sim::one_set(&spec(true), seed));
+        assert_eq!(v, Validity::Invalid, "seed {seed}: {json}");
+        assert_eq!(json["lost_count"], json!(1), "seed {seed}: {json}");
+        assert_eq!(json["stale_count"], json!(1), "seed {seed}: {json}");
+        assert_eq!(json["worst_stale"].as_array().map(Vec::len), Some(1));
+    }
+}

@@ -275,3 +275,119 @@ fn apply(spec: &Spec, st: &mut State, p: &Pending) -> (OpType, Value) {
         }
     }
 }
+
+/// Shape of a run against one big set ([`one_set`]).
+#[derive(Clone, Debug)]
+pub struct OneSetSpec {
+    /// Operations (invocations) to run: adds, and `reads` reads.
+    pub ops: usize,
+    /// Concurrent processes.
+    pub processes: usize,
+    /// Reads of the whole set, spread evenly through the history; the last
+    /// is the last invocation.
+    pub reads: usize,
+    /// Probability an add ends indeterminate (having taken effect or not).
+    pub info: f64,
+    /// Break the set: one acknowledged element is missing from one read
+    /// only (stale), another from every read after the middle one (lost).
+    pub faulty: bool,
+}
+
+/// A history of one set (no keys) with `spec.reads` reads of the whole of
+/// it, each returning every element added so far, from `seed`. Adds take
+/// effect between their invocation and their completion, so a read can
+/// see an add before it is acknowledged; an indeterminate add has taken
+/// effect (and later reads see it) or not (it is never read). Times are
+/// nanoseconds, 0–20 µs apart.
+pub fn one_set(spec: &OneSetSpec, seed: u64) -> History {
+    struct Add {
+        process: u64,
+        value: i64,
+        applied: bool,
+    }
+    enum Slot {
+        Idle,
+        Add(Add),
+        Read(u64),
+    }
+    let mut rng = Rng::with_seed(seed);
+    let processes = spec.processes.max(1);
+    let mut pids: Vec<u64> = (0..processes as u64).collect();
+    let mut slots: Vec<Slot> = (0..processes).map(|_| Slot::Idle).collect();
+    let mut ops: Vec<Op> = Vec::with_capacity(spec.ops * 2);
+    let mut set: Vec<i64> = Vec::new();
+    let (mut started, mut next, mut reads_done, mut time) = (0, 0i64, 0, 0i64);
+    // The elements the faulty variant drops: (from read, until read, element).
+    let mut drops: Vec<(usize, usize, i64)> = Vec::new();
+    let is_read =
+        |i: usize| (0..spec.reads).any(|k| (k + 1) * spec.ops / spec.reads.max(1) == i + 1);
+    let op = |process: u64, kind: OpType, f: &str, value: Value, time: i64| {
+        let mut o = Op::new(0, Process::Client(process), kind, f, value);
+        o.time = time;
+        o
+    };
+    while started < spec.ops || slots.iter().any(|s| !matches!(s, Slot::Idle)) {
+        let s = rng.u64(..processes as u64) as usize;
+        time += rng.i64(0..20_000);
+        match std::mem::replace(&mut slots[s], Slot::Idle) {
+            Slot::Idle if started < spec.ops => {
+                if is_read(started) {
+                    ops.push(op(pids[s], OpType::Invoke, "read", Value::Null, time));
+                    slots[s] = Slot::Read(pids[s]);
+                } else {
+                    next += 1;
+                    ops.push(op(pids[s], OpType::Invoke, "add", json!(next), time));
+                    slots[s] = Slot::Add(Add {
+                        process: pids[s],
+                        value: next,
+                        applied: false,
+                    });
+                }
+                started += 1;
+            }
+            Slot::Idle => {}
+            Slot::Add(mut a) if !a.applied && rng.f64() >= spec.info / 2.0 => {
+                set.push(a.value);
+                a.applied = true;
+                slots[s] = Slot::Add(a);
+            }
+            Slot::Add(a) => {
+                // Crashed before taking effect, or after.
+                let kind = if !a.applied || rng.f64() < spec.info / 2.0 {
+                    pids[s] += processes as u64;
+                    OpType::Info
+                } else {
+                    OpType::Ok
+                };
+                ops.push(op(a.process, kind, "add", json!(a.value), time));
+                if spec.faulty && kind == OpType::Ok && drops.len() < 2 && reads_done > 0 {
+                    // Missing from the next read only; then from every
+                    // read after the middle one.
+                    let until = if drops.is_empty() {
+                        reads_done + 1
+                    } else {
+                        usize::MAX
+                    };
+                    let from = if drops.is_empty() {
+                        reads_done
+                    } else {
+                        reads_done.max(spec.reads / 2)
+                    };
+                    drops.push((from, until, a.value));
+                }
+            }
+            Slot::Read(process) => {
+                let mut v = set.clone();
+                v.sort_unstable();
+                v.retain(|x| {
+                    !drops.iter().any(|&(from, until, e)| {
+                        e == *x && from <= reads_done && reads_done < until
+                    })
+                });
+                reads_done += 1;
+                ops.push(op(process, OpType::Ok, "read", json!(v), time));
+            }
+        }
+    }
+    History::new(ops)
+}
