@@ -128,13 +128,7 @@ pub(crate) fn failure<M: Model>(
     states: &[M::State],
 ) -> Failure {
     let summary = |i: usize| OpSummary::new(history, pairs[i].0, pairs[i].1);
-    let op = summary(stuck.op);
-    let overlapping = overlapping(calls, stuck.op);
-    let concurrent: Vec<OpSummary> = overlapping
-        .iter()
-        .take(CONCURRENT_SHOWN)
-        .map(|&i| summary(i))
-        .collect();
+    let (op, concurrent, concurrent_count) = around(history, calls, pairs, stuck.op);
     let state_text: Vec<String> = stuck
         .states
         .iter()
@@ -162,7 +156,7 @@ pub(crate) fn failure<M: Model>(
             let _ = writeln!(text, "    {}", o.describe(history));
         }
     }
-    write_concurrent(&mut text, history, &concurrent, overlapping.len());
+    write_concurrent(&mut text, history, &concurrent, concurrent_count);
     Failure {
         key,
         op,
@@ -170,7 +164,7 @@ pub(crate) fn failure<M: Model>(
         linearized: stuck.linearized,
         prefix_tail,
         concurrent,
-        concurrent_count: overlapping.len(),
+        concurrent_count,
         reason: None,
         explanation: text,
     }
@@ -203,8 +197,8 @@ pub(crate) fn with_reason(mut failure: Failure, reason: String) -> Failure {
 }
 
 /// Builds the [`Failure`] for a sub-history the register shortcuts refuted
-/// (no search, so no states and no linearized prefix: the reason says
-/// which ops cannot be ordered).
+/// (no search, so no linearized prefix: the reason says which ops cannot
+/// be ordered, and the states are the values real time allows, if any).
 pub(crate) fn refuted<M: Model>(
     history: &History,
     key: Option<Value>,
@@ -212,14 +206,7 @@ pub(crate) fn refuted<M: Model>(
     pairs: &[(usize, Option<usize>)],
     refutation: &Refutation,
 ) -> Failure {
-    let summary = |i: usize| OpSummary::new(history, pairs[i].0, pairs[i].1);
-    let op = summary(refutation.op);
-    let overlapping = overlapping(calls, refutation.op);
-    let concurrent: Vec<OpSummary> = overlapping
-        .iter()
-        .take(CONCURRENT_SHOWN)
-        .map(|&i| summary(i))
-        .collect();
+    let (op, concurrent, concurrent_count) = around(history, calls, pairs, refutation.op);
     let why = reason(history, pairs, refutation);
     let states: Vec<String> = refutation.states.iter().map(|s| format!("{s:?}")).collect();
     let mut text = String::new();
@@ -235,7 +222,7 @@ pub(crate) fn refuted<M: Model>(
             states.join(" or ")
         );
     }
-    write_concurrent(&mut text, history, &concurrent, overlapping.len());
+    write_concurrent(&mut text, history, &concurrent, concurrent_count);
     Failure {
         key,
         op,
@@ -243,7 +230,7 @@ pub(crate) fn refuted<M: Model>(
         linearized: 0,
         prefix_tail: Vec::new(),
         concurrent,
-        concurrent_count: overlapping.len(),
+        concurrent_count,
         reason: Some(why),
         explanation: text,
     }
@@ -278,12 +265,25 @@ fn fill(template: &str, op: impl Fn(usize) -> Option<String>) -> String {
     out
 }
 
-/// The calls whose intervals overlap call `op`'s.
-fn overlapping<M: Model>(calls: &[Call<M>], op: usize) -> Vec<usize> {
+/// Call `op` as reports show it, the first ops whose intervals overlap
+/// its own (at most [`CONCURRENT_SHOWN`]), and how many overlap it in all.
+fn around<M: Model>(
+    history: &History,
+    calls: &[Call<M>],
+    pairs: &[(usize, Option<usize>)],
+    op: usize,
+) -> (OpSummary, Vec<OpSummary>, usize) {
+    let summary = |i: usize| OpSummary::new(history, pairs[i].0, pairs[i].1);
     let (start, end) = (calls[op].call, calls[op].ret.unwrap_or(u32::MAX));
-    (0..calls.len())
+    let overlapping: Vec<usize> = (0..calls.len())
         .filter(|&i| i != op && calls[i].call < end && calls[i].ret.is_none_or(|r| r > start))
-        .collect()
+        .collect();
+    let shown = overlapping
+        .iter()
+        .take(CONCURRENT_SHOWN)
+        .map(|&i| summary(i))
+        .collect();
+    (summary(op), shown, overlapping.len())
 }
 
 /// The "concurrent with it" lines of an explanation.
