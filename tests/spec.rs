@@ -147,6 +147,32 @@ fn bad_values_name_their_key_and_line() {
         &with("name: t\n", "name: t\nnodes: local:zero\n"),
         &["n.yaml:2:1:", "expected local:N"],
     );
+    // db.recover needs db.ready (how else to tell the DB came back), and
+    // its templates are rendered like the rest.
+    assert_error(
+        "o.yaml",
+        &with(
+            "    command: sleep 1000\n",
+            "    command: sleep 1000\n  recover:\n    position: echo 1\n    start: sleep 1000\n",
+        ),
+        &["o.yaml:", "db.recover", "needs db.ready"],
+    );
+    assert_error(
+        "p.yaml",
+        &with(
+            "    command: sleep 1000\n",
+            "    command: sleep 1000\n  ready: \"true\"\n  recover:\n    position: echo 1\n    start: sleep 1000\n    within: 0s\n",
+        ),
+        &["db.recover.within"],
+    );
+    assert_error(
+        "q.yaml",
+        &with(
+            "    command: sleep 1000\n",
+            "    command: sleep 1000\n  ready: \"true\"\n  recover:\n    position: echo {{ nod.name }}\n    start: sleep 1000\n",
+        ),
+        &["db.recover.position", "nod"],
+    );
 }
 
 #[test]

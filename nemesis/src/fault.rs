@@ -68,6 +68,12 @@ impl FaultKind {
         )
     }
 
+    /// Whether this kind takes the DB down on its nodes and starts it again
+    /// when it stops (kill, power, the corruptions).
+    pub fn restarts(self) -> bool {
+        matches!(self, FaultKind::Kill | FaultKind::Power) || self.corrupts()
+    }
+
     /// The name used in specs and histories.
     pub fn name(self) -> &'static str {
         Self::ALL[self as usize]

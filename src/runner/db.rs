@@ -4,6 +4,8 @@
 //! probe; and at the end stop, teardown and log collection. Per-node
 //! failures are collected and reported together.
 
+mod recover;
+
 use super::disk::{Helper, NodeDisk};
 use super::template::{node_context, Templates};
 use crate::control::{on_all_each, quote, Cmd, Remote, RemoteExt};
@@ -125,7 +127,12 @@ impl Db {
     /// The script that starts the DB on node `i`, daemonized, recording its
     /// pid in the pidfile and appending its output to the log.
     pub fn start_script(&self, i: usize) -> Result<String, String> {
-        let cmd = self.render(i, &self.plan.db.start.command)?;
+        self.start_script_with(i, &self.plan.db.start.command)
+    }
+
+    /// [`Db::start_script`] with another foreground command (a template).
+    fn start_script_with(&self, i: usize, command: &str) -> Result<String, String> {
+        let cmd = self.render(i, command)?;
         let pidfile = self.pidfile(i)?;
         let log = self.render(i, &self.plan.log)?;
         let mut env: Vec<(String, String)> = Vec::new();
@@ -160,33 +167,13 @@ impl Db {
         scripts: Vec<String>,
         timeout: Duration,
     ) -> Result<Vec<String>, NodeErrors> {
-        let jobs = self
-            .remotes
-            .iter()
-            .cloned()
-            .zip(
-                scripts
-                    .into_iter()
-                    .map(|s| Cmd::shell(s).sudo(true).timeout(timeout)),
-            )
-            .collect();
-        let results = on_all_each(jobs).await;
         let mut outs = Vec::new();
         let mut errs = Vec::new();
-        for (r, res) in self.remotes.iter().zip(results) {
+        let jobs = scripts.into_iter().enumerate().collect();
+        for res in self.each_node(what, jobs, timeout).await {
             match res {
-                Ok(o) if o.success() => outs.push(o.stdout_text()),
-                Ok(o) => errs.push(format!(
-                    "node {}: {what} exited with status {}: {}",
-                    r.node().name,
-                    o.status.map_or("signal".into(), |c| c.to_string()),
-                    if o.stderr_text().is_empty() {
-                        o.stdout_text()
-                    } else {
-                        o.stderr_text()
-                    }
-                )),
-                Err(e) => errs.push(format!("{what}: {e}")),
+                Ok(o) => outs.push(o),
+                Err(e) => errs.push(e),
             }
         }
         if errs.is_empty() {
@@ -194,6 +181,45 @@ impl Db {
         } else {
             Err(errs)
         }
+    }
+
+    /// Runs rendered scripts on the nodes they name (by index), in
+    /// parallel: each one's output, or why it failed, in the same order.
+    async fn each_node(
+        &self,
+        what: &str,
+        jobs: Vec<(usize, String)>,
+        timeout: Duration,
+    ) -> Vec<Result<String, String>> {
+        let nodes: Vec<usize> = jobs.iter().map(|(i, _)| *i).collect();
+        let jobs = jobs
+            .into_iter()
+            .map(|(i, s)| {
+                (
+                    self.remotes[i].clone(),
+                    Cmd::shell(s).sudo(true).timeout(timeout),
+                )
+            })
+            .collect();
+        let results = on_all_each(jobs).await;
+        nodes
+            .iter()
+            .zip(results)
+            .map(|(i, res)| match res {
+                Ok(o) if o.success() => Ok(o.stdout_text()),
+                Ok(o) => Err(format!(
+                    "node {}: {what} exited with status {}: {}",
+                    self.remotes[*i].node().name,
+                    o.status.map_or("signal".into(), |c| c.to_string()),
+                    if o.stderr_text().is_empty() {
+                        o.stdout_text()
+                    } else {
+                        o.stderr_text()
+                    }
+                )),
+                Err(e) => Err(format!("{what}: {e}")),
+            })
+            .collect()
     }
 
     fn per_node(
@@ -265,9 +291,18 @@ impl Db {
 
     /// Polls the ready probe on every node until it succeeds or times out.
     pub async fn wait_ready(&self) -> Result<(), NodeErrors> {
-        let Some((probe, timeout)) = &self.plan.ready else {
+        match &self.plan.ready {
+            Some((_, timeout)) => self.wait_ready_for(*timeout).await,
+            None => Ok(()),
+        }
+    }
+
+    /// [`Db::wait_ready`] with another timeout.
+    async fn wait_ready_for(&self, timeout: Duration) -> Result<(), NodeErrors> {
+        let Some((probe, _)) = &self.plan.ready else {
             return Ok(());
         };
+        let timeout = &timeout;
         let scripts = self.render_all(probe)?;
         let deadline = super::later(*timeout);
         let mut last = Vec::new();

@@ -258,6 +258,7 @@ mod tests {
             data_dir: "/d".into(),
             db: Default::default(),
             ready: None,
+            recover_within: Duration::from_secs(60),
             pidfile: String::new(),
             log: String::new(),
             client: std::sync::Arc::new(crate::client::exec::ExecConfig {

@@ -836,9 +836,46 @@ async fn nemesis_loop(
             }
         }
         *s.fault.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if fault.kind().restarts() && names.iter().all(|n| fault.nodes().contains(n)) {
+            recover(s, db).await;
+        }
         pause(s, interval).await;
     }
     first_error
+}
+
+/// After a fault had the DB down on every node: `db.recover`'s fallback if
+/// it does not come back by itself, recorded as the nemesis's `recover`
+/// event (the positions and the node chosen).
+async fn recover(s: &Shared, db: &Db) {
+    if s.plan.db.recover.is_none() {
+        return;
+    }
+    // Before the fallback stops what is left: a node that exited is seen.
+    probe_alive(s, db, "fault").await;
+    let started = Instant::now();
+    let Some(r) = db.recover_if_stuck().await else {
+        log_line(
+            s,
+            &format!(
+                "recover: the DB was ready again {:.1} s after every node restarted",
+                started.elapsed().as_secs_f64()
+            ),
+        );
+        return;
+    };
+    log_line(
+        s,
+        &format!(
+            "recover: the DB was not ready {:.0} s after every node restarted; {}{}",
+            s.plan.recover_within.as_secs_f64(),
+            r.value,
+            r.error
+                .as_deref()
+                .map_or(String::new(), |e| format!("; failed: {e}"))
+        ),
+    );
+    record_nemesis(s, "recover", r.value, r.error);
 }
 
 #[cfg(test)]

@@ -130,6 +130,43 @@ pub struct DbSpec {
     /// DB did not fsync (docs/disk.md).
     #[serde(default)]
     pub disk: Option<DiskSpec>,
+    /// What faultline does when the DB does not come back after it was
+    /// down on every node at once (docs/spec.md, `db.recover`).
+    #[serde(default)]
+    pub recover: Option<RecoverSpec>,
+}
+
+/// `db.recover:` — the fallback when the DB, restarted on every node after
+/// all of them were down at once, is not ready in time: faultline stops it
+/// everywhere, asks every node for its position, starts the node with the
+/// greatest one by `start` (say, bootstrapping a new cluster from it),
+/// waits for it (`ready`; the next most advanced if it fails), then starts
+/// the others as usual, resetting (`reset`) those that do not come back.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverSpec {
+    /// How long the restarted DB may take to pass `db.ready` on every node
+    /// before faultline steps in (default 60 s).
+    #[serde(default)]
+    pub within: Option<DurationField>,
+    /// Run on every node with the DB stopped: prints the node's position,
+    /// an integer (the last transaction it holds); anything else means it
+    /// has none and is never chosen.
+    pub position: String,
+    /// Runs the chosen node in the foreground instead of `start.command`
+    /// (daemonized the same way, same pidfile and log).
+    pub start: String,
+    /// Succeeds when the chosen node is ready for the others to join
+    /// (polled, at most `within`); without it they start at once. A node
+    /// that exits or does not pass it in time is stopped, and the next most
+    /// advanced is tried.
+    #[serde(default)]
+    pub ready: Option<String>,
+    /// Run (DB stopped) on a node that exits or is not ready within
+    /// `within` of rejoining the chosen one: makes it start over from the
+    /// others (say, a full state transfer); then it is started once more.
+    #[serde(default)]
+    pub reset: Option<String>,
 }
 
 /// `db.disk:` — where the fault filesystem goes.

@@ -164,6 +164,9 @@ pub struct Plan {
     pub db: DbSpec,
     /// Ready probe and its timeout.
     pub ready: Option<(String, Duration)>,
+    /// `db.recover.within`: how long the DB may take to come back after it
+    /// was down on every node before `db.recover` steps in.
+    pub recover_within: Duration,
     /// Pidfile template.
     pub pidfile: String,
     /// Log file template.

@@ -46,6 +46,16 @@ fn templates<'a>(db: &'a DbSpec, pidfile: &'a str, log: &'a str) -> Vec<(String,
     for d in db.disk.iter().flat_map(|d| &d.dirs) {
         t.push(("db.disk.dirs".into(), d));
     }
+    if let Some(r) = &db.recover {
+        t.push(("db.recover.position".into(), &r.position));
+        t.push(("db.recover.start".into(), &r.start));
+        if let Some(ready) = &r.ready {
+            t.push(("db.recover.ready".into(), ready));
+        }
+        if let Some(reset) = &r.reset {
+            t.push(("db.recover.reset".into(), reset));
+        }
+    }
     t
 }
 

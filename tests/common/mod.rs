@@ -159,10 +159,35 @@ pub struct Run {
 /// this test process (`tag` tells test binaries apart), and reads its
 /// results.json (panicking with the output when there is none).
 pub fn run_workload(tag: &str, name: &str, seconds: u32) -> Run {
+    run_spec(tag, name, &format!("workloads/{name}.yaml"), seconds)
+}
+
+/// Runs the shipped workload `name` with its text changed by `edit` (the
+/// variant is written beside the test's store; asserts the edit changed
+/// something), as [`run_workload`] does.
+pub fn run_variant(tag: &str, name: &str, seconds: u32, edit: impl Fn(&str) -> String) -> Run {
+    let text = std::fs::read_to_string(format!(
+        "{}/workloads/{name}.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let changed = edit(&text);
+    assert_ne!(changed, text, "the variant of {name} changes nothing");
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("faultline-{tag}-{}-variants", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, changed).unwrap();
+    run_spec(tag, name, path.to_str().unwrap(), seconds)
+}
+
+/// Runs the spec at `path` (relative to the repository) whose test name is
+/// `name`, as [`run_workload`] does.
+fn run_spec(tag: &str, name: &str, path: &str, seconds: u32) -> Run {
     let store = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("faultline-{tag}-{}", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(["test", &format!("workloads/{name}.yaml")])
+        .args(["test", path])
         .args(["--time-limit", &seconds.to_string()])
         .args(["--store", store.to_str().unwrap()])
         .current_dir(env!("CARGO_MANIFEST_DIR"))

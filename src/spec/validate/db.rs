@@ -15,6 +15,8 @@ pub(super) struct DbPlan {
     pub pidfile: String,
     /// Log file template.
     pub log: String,
+    /// `db.recover.within`.
+    pub recover_within: Duration,
 }
 
 impl Loaded {
@@ -28,6 +30,23 @@ impl Loaded {
                 let t = p.duration("db.ready.timeout", timeout, Duration::from_secs(30), true);
                 Some((command.clone(), t))
             }
+        };
+        let recover_within = match &s.db.recover {
+            Some(r) => {
+                if ready.is_none() {
+                    p.key(
+                        "db.recover",
+                        "needs db.ready: it is what tells whether the DB came back",
+                    );
+                }
+                p.duration(
+                    "db.recover.within",
+                    &r.within,
+                    Duration::from_secs(60),
+                    true,
+                )
+            }
+            None => Duration::from_secs(60),
         };
         for (i, f) in s.db.configure.iter().enumerate() {
             match (&f.template, &f.source) {
@@ -65,6 +84,7 @@ impl Loaded {
             ready,
             pidfile,
             log,
+            recover_within,
         }
     }
 

@@ -124,6 +124,7 @@ impl Loaded {
             data_dir,
             db: s.db.clone(),
             ready: db.ready,
+            recover_within: db.recover_within,
             client,
             op_timeout,
             workload,
