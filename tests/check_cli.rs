@@ -288,3 +288,30 @@ fn long_lists_are_cut_to_a_screenful_in_the_terminal_and_kept_in_json() {
     assert_eq!(v["lost_count"], 10_000);
     assert_eq!(v["lost"].as_str().unwrap().split(' ').count(), 10_000);
 }
+
+#[test]
+fn a_read_of_a_value_nobody_wrote_is_explained_in_words_in_the_html_report() {
+    // Refuted by the register shortcuts (docs/checkers.md): the report
+    // says why instead of an empty linearizable prefix.
+    let h = scratch(
+        "unwritten.jsonl",
+        concat!(
+            r#"{"index":0,"time":1,"process":0,"type":"invoke","f":"write","value":1}"#,
+            "\n",
+            r#"{"index":1,"time":2,"process":0,"type":"ok","f":"write","value":1}"#,
+            "\n",
+            r#"{"index":2,"time":3,"process":1,"type":"invoke","f":"read","value":null}"#,
+            "\n",
+            r#"{"index":3,"time":4,"process":1,"type":"ok","f":"read","value":2}"#,
+            "\n",
+        ),
+    );
+    let html = h.with_extension("html");
+    let out = faultline(&["check", h.to_str().unwrap(), "--html", html.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("It read 2, which is not the initial value"),
+        "{page}"
+    );
+}

@@ -222,7 +222,7 @@ pub fn info_writes_history(writes: usize, reads: usize, how: InfoReads, seed: u6
     let mut clock = Rng::with_seed(seed ^ 0x7135);
     let mut time = 0i64;
     let mut push = |ops: &mut Vec<Op>, p: u64, kind: OpType, f: &str, v: Value| {
-        time += 1 + clock.i64(..1000);
+        time += 1 + clock.i64(0..1000);
         let mut op = Op::new(0, Process::Client(p), kind, f, v);
         op.time = time;
         ops.push(op);

@@ -50,13 +50,35 @@ pub fn section(name: &str, c: &Value, history: &History, facts: &Facts) -> Optio
             html(&k.to_string())
         ))
     );
+    // The register shortcuts say why in words; the search's prefix is
+    // there only when a search confirmed it.
+    let why = match failure.get("reason").and_then(Value::as_str) {
+        Some(r) => {
+            let r = r.trim_end_matches('.');
+            let mut c = r.chars();
+            let r: String = c
+                .next()
+                .map_or(String::new(), |f| f.to_uppercase().chain(c).collect());
+            format!(" {}.", html(&r))
+        }
+        None => String::new(),
+    };
+    let prefix = if tail.is_empty() && why.is_empty() {
+        format!(" The longest linearizable prefix has {linearized} ops.")
+    } else if tail.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " The longest linearizable prefix has {linearized} ops; its last {} are outlined in green and \
+             numbered in linearization order.",
+            tail.len()
+        )
+    };
     let _ = write!(
         out,
-        "<p>The op in <span class=\"swatch failing\"></span> red, <code>{}</code>, cannot be linearized: \
-         the longest linearizable prefix has {linearized} ops; its last {} are outlined in green and \
-         numbered in linearization order. Hover an op for its details.</p>",
+        "<p>The op in <span class=\"swatch failing\"></span> red, <code>{}</code>, cannot be linearized.\
+         {why}{prefix} Hover an op for its details.</p>",
         html(&op_text(failure)),
-        tail.len()
     );
     out.push_str(&draw(
         history,
