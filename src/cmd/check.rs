@@ -9,7 +9,7 @@
 
 use crate::cli::{CheckArgs, CheckerName, ModelName};
 use crate::exit::{self, Exit};
-use faultline_checkers::elle;
+use faultline_checkers::elle::{self, parsed::TxnValue};
 use faultline_checkers::format::{self, Format};
 use faultline_checkers::linear::{self, Analysis, Options};
 use faultline_checkers::model::{CasRegister, FifoQueue, Kv, Register, Scalar, Set};
@@ -485,9 +485,9 @@ fn check_txn_file(
         None => {
             let mut d = elle::txn::Decoder::new(register);
             let mut next = 0usize;
-            format::jsonl::for_each_batch(path, &text, |ops, lines| {
+            format::jsonl::for_each_batch(path, &text, |ops: Vec<Op<TxnValue>>, lines| {
                 for (k, op) in ops.iter().enumerate() {
-                    d.push(next + k, op).map_err(|e| {
+                    d.push_parsed(next + k, op).map_err(|e| {
                         ReadError::at(
                             path,
                             lines[k] as usize,

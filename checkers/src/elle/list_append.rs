@@ -21,33 +21,89 @@
 
 use super::found::Found;
 use super::graph::kind::{RW, WR, WW};
-use super::txn::{Mop, Txn, TxnId, Txns};
+use super::txn::{Elem, Mop, Txn, TxnId, Txns};
 use super::Explain;
 use crate::linear::FxBuild;
 use crate::op::OpType;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-/// A version: `None` is the initial empty list, `Some(v)` the list ending
-/// in `v`.
-type Version = Option<i64>;
+/// A version: `None` is the initial empty list, `Some(e)` the list ending
+/// in element `e`.
+type Version = Option<Elem>;
 
-/// (key, value) → the transaction that appended it.
-pub type Writers = HashMap<(u32, i64), TxnId, FxBuild>;
+/// No transaction, no position.
+const NONE: u32 = u32::MAX;
 
-/// What was inferred: version orders, writers and readers.
+/// Element → the transaction that appended it (`u32::MAX`: none).
+pub type Writers = Vec<TxnId>;
+
+/// What was inferred: version orders, writers and readers, in arrays
+/// indexed by element (see [`super::txn::Elem`]).
 pub struct ListAppend<'a> {
     txns: &'a Txns,
     /// Per key: the version order (the longest read, distinct elements).
-    order: Vec<Vec<i64>>,
-    /// (key, value) → position in its key's order.
-    position: HashMap<(u32, i64), usize, FxBuild>,
-    /// (key, value) → the transaction that appended it (any outcome).
+    order: Vec<Vec<Elem>>,
+    /// Element → position in its key's order (`NONE`: not in it).
+    position: Vec<u32>,
+    /// Element → the transaction that appended it (any outcome).
     writer: Writers,
-    /// (key, version) → committed transactions whose read ended there.
-    readers: HashMap<(u32, Version), Vec<TxnId>, FxBuild>,
+    /// Version → committed transactions whose read ended there.
+    readers: Readers,
 }
 
-fn is_prefix(a: &[i64], b: &[i64]) -> bool {
+/// Committed transactions by the version their read of a key ended at,
+/// in compressed form: slot `e` for the list ending in element `e`, slot
+/// `elements + key` for a key's initial empty list.
+struct Readers {
+    elements: usize,
+    start: Vec<u32>,
+    txns: Vec<TxnId>,
+}
+
+impl Readers {
+    /// Counts, then fills in transaction order (so each slot lists its
+    /// readers in the order they were found).
+    fn new(txns: &Txns, elements: usize, keys: usize) -> Readers {
+        let slot = |key: u32, v: &[Elem]| match v.last() {
+            Some(&e) => e as usize,
+            None => elements + key as usize,
+        };
+        let mut start = vec![0u32; elements + keys + 1];
+        for (_, t) in txns.committed() {
+            for (key, v) in reads(t) {
+                start[slot(key, v) + 1] += 1;
+            }
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        let mut next = start.clone();
+        let mut out = vec![0 as TxnId; start[start.len() - 1] as usize];
+        for (id, t) in txns.committed() {
+            for (key, v) in reads(t) {
+                let s = slot(key, v);
+                out[next[s] as usize] = id;
+                next[s] += 1;
+            }
+        }
+        Readers {
+            elements,
+            start,
+            txns: out,
+        }
+    }
+
+    /// The readers of `version` of `key`.
+    fn get(&self, key: u32, version: Version) -> &[TxnId] {
+        let s = match version {
+            Some(e) => e as usize,
+            None => self.elements + key as usize,
+        };
+        &self.txns[self.start[s] as usize..self.start[s + 1] as usize]
+    }
+}
+
+fn is_prefix(a: &[Elem], b: &[Elem]) -> bool {
     a.len() <= b.len() && a == &b[..a.len()]
 }
 
@@ -63,22 +119,49 @@ fn duplicates(v: &[i64]) -> Vec<i64> {
     d
 }
 
+/// Each key's `longest` read without repeated elements (the first of
+/// each kept), or the element `fixed` gives for that key.
+fn distinct(
+    longest: &[&[Elem]],
+    elements: usize,
+    fixed: impl Fn(usize) -> Option<Elem>,
+) -> Vec<Vec<Elem>> {
+    // An element belongs to one key: marks never need clearing.
+    let mut seen = vec![false; elements];
+    let mut out = Vec::with_capacity(longest.len());
+    for (key, l) in longest.iter().enumerate() {
+        out.push(match fixed(key) {
+            Some(e) => vec![e],
+            None => l
+                .iter()
+                .copied()
+                .filter(|e| !std::mem::replace(&mut seen[*e as usize], true))
+                .collect(),
+        });
+    }
+    out
+}
+
 /// Whether a transaction takes part in the graph (ok or info).
 fn possible(t: &Txn) -> bool {
     t.kind != OpType::Fail
 }
 
-/// A read's values, when known.
-fn reads(t: &Txn) -> impl Iterator<Item = (u32, &Vec<i64>)> {
+/// A read's elements, when known.
+fn reads(t: &Txn) -> impl Iterator<Item = (u32, &Vec<Elem>)> {
     t.mops.iter().filter_map(|m| match m {
-        Mop::Read { key, val: Some(v) } => Some((*key, v)),
+        Mop::ReadList {
+            key,
+            elems: Some(v),
+        } => Some((*key, v)),
         _ => None,
     })
 }
 
-fn appends(t: &Txn) -> impl Iterator<Item = (u32, i64)> + '_ {
+/// Appends as (key, element).
+fn appends(t: &Txn) -> impl Iterator<Item = (u32, Elem)> + '_ {
     t.mops.iter().filter_map(|m| match m {
-        Mop::Append { key, val } => Some((*key, *val)),
+        Mop::Append { key, elem, .. } => Some((*key, *elem)),
         _ => None,
     })
 }
@@ -89,13 +172,15 @@ impl<'a> ListAppend<'a> {
     /// duplicates in `found`) when it is not, and the history cannot be
     /// analysed.
     pub fn writers(txns: &Txns, found: &mut Found) -> Option<Writers> {
-        let mut seen: Writers = HashMap::default();
+        let mut seen: Writers = vec![NONE; txns.values.len()];
         let mut refused = false;
         let describe = |t: TxnId| describe_any(txns, t);
         for (id, t) in txns.txns.iter().enumerate() {
             let id = id as TxnId;
-            for (key, val) in appends(t) {
-                if let Some(&other) = seen.get(&(key, val)) {
+            for (key, e) in appends(t) {
+                let other = seen[e as usize];
+                if other != NONE {
+                    let val = txns.value(e);
                     refused = true;
                     found.add("duplicate-appends", || super::Example {
                         explanation: format!(
@@ -113,7 +198,7 @@ impl<'a> ListAppend<'a> {
                         ..Default::default()
                     });
                 } else {
-                    seen.insert((key, val), id);
+                    seen[e as usize] = id;
                 }
             }
         }
@@ -127,13 +212,15 @@ impl<'a> ListAppend<'a> {
         let describe = |t: TxnId| describe_any(txns, t);
         for (id, t) in txns.committed() {
             for (key, v) in reads(t) {
-                if let Some(x) = v.iter().find(|x| !self.writer.contains_key(&(key, **x))) {
+                if let Some(&x) = v.iter().find(|x| self.writer[**x as usize] == NONE) {
                     found.add("unexplained-element", || super::Example {
                         explanation: format!(
-                            "{} read key {} = {v:?}, but no transaction (ok, failed or \
-                             indeterminate) appended {x} to it",
+                            "{} read key {} = {:?}, but no transaction (ok, failed or \
+                             indeterminate) appended {} to it",
                             describe(id),
-                            txns.keys[key as usize]
+                            txns.keys[key as usize],
+                            txns.list(v),
+                            txns.value(x)
                         ),
                         ops: vec![t.invoke],
                         ..Default::default()
@@ -150,19 +237,20 @@ impl<'a> ListAppend<'a> {
         found: &mut Found,
     ) -> (ListAppend<'a>, Vec<(TxnId, TxnId, u8)>) {
         let nkeys = txns.keys.len();
+        let nelems = txns.values.len();
         // Appends per key among ok and info txns: Elle orders a key with a
         // single append by that append alone.
-        let mut single: Vec<Option<Option<i64>>> = vec![None; nkeys];
+        let mut single: Vec<Option<Option<Elem>>> = vec![None; nkeys];
         for t in txns.txns.iter().filter(|t| possible(t)) {
-            for (key, val) in appends(t) {
+            for (key, e) in appends(t) {
                 let s = &mut single[key as usize];
                 *s = match s {
-                    None => Some(Some(val)),
+                    None => Some(Some(e)),
                     Some(_) => Some(None),
                 };
             }
         }
-        let mut longest: Vec<&[i64]> = vec![&[]; nkeys];
+        let mut longest: Vec<&[Elem]> = vec![&[]; nkeys];
         for (_, t) in txns.committed() {
             for (key, v) in reads(t) {
                 if v.len() > longest[key as usize].len() {
@@ -170,30 +258,17 @@ impl<'a> ListAppend<'a> {
                 }
             }
         }
-        let mut order: Vec<Vec<i64>> = Vec::with_capacity(nkeys);
-        for (key, l) in longest.iter().enumerate() {
-            let mut seen = HashSet::new();
-            let mut o: Vec<i64> = l.iter().copied().filter(|x| seen.insert(*x)).collect();
-            if let Some(Some(v)) = single[key] {
-                o = vec![v];
-            }
-            order.push(o);
-        }
-        let mut position: HashMap<(u32, i64), usize, FxBuild> = HashMap::default();
-        for (key, o) in order.iter().enumerate() {
-            for (i, v) in o.iter().enumerate() {
-                position.insert((key as u32, *v), i);
+        let order = distinct(&longest, nelems, |key| match single[key] {
+            Some(Some(e)) => Some(e),
+            _ => None,
+        });
+        let mut position: Vec<u32> = vec![NONE; nelems];
+        for o in &order {
+            for (i, e) in o.iter().enumerate() {
+                position[*e as usize] = i as u32;
             }
         }
-        let mut readers: HashMap<(u32, Version), Vec<TxnId>, FxBuild> = HashMap::default();
-        for (id, t) in txns.committed() {
-            for (key, v) in reads(t) {
-                readers
-                    .entry((key, v.last().copied()))
-                    .or_default()
-                    .push(id);
-            }
-        }
+        let readers = Readers::new(txns, nelems, nkeys);
         let la = ListAppend {
             txns,
             order,
@@ -216,19 +291,36 @@ impl<'a> ListAppend<'a> {
     /// The element appended just before `val` on `key` (None: the initial
     /// state): its predecessor in the order if observed, else the last
     /// observed element.
-    fn previous(&self, key: u32, val: i64) -> Version {
+    fn previous(&self, key: u32, e: Elem) -> Version {
         let o = &self.order[key as usize];
-        match self.position.get(&(key, val)) {
-            Some(0) => None,
-            Some(&i) => Some(o[i - 1]),
-            None => o.last().copied(),
+        match self.position[e as usize] {
+            0 => None,
+            NONE => o.last().copied(),
+            i => Some(o[i as usize - 1]),
         }
     }
 
-    /// The graph's writer of a value: only ok and info transactions.
-    fn graph_writer(&self, key: u32, val: i64) -> Option<TxnId> {
-        let w = *self.writer.get(&(key, val))?;
+    /// The writer of an element, if any.
+    fn writer(&self, e: Elem) -> Option<TxnId> {
+        let w = self.writer[e as usize];
+        (w != NONE).then_some(w)
+    }
+
+    /// The graph's writer of an element: only ok and info transactions.
+    fn graph_writer(&self, e: Elem) -> Option<TxnId> {
+        let w = self.writer(e)?;
         (self.kind(w) != OpType::Fail).then_some(w)
+    }
+
+    /// The values of elements.
+    fn list(&self, es: &[Elem]) -> Vec<i64> {
+        self.txns.list(es)
+    }
+
+    /// Whether `v`, a read of `key`, is a prefix of the key's order (most
+    /// reads are: what they hold then needs no closer look).
+    fn in_order(&self, key: u32, v: &[Elem]) -> bool {
+        is_prefix(v, &self.order[key as usize])
     }
 
     fn edges(&self) -> Vec<(TxnId, TxnId, u8)> {
@@ -238,25 +330,25 @@ impl<'a> ListAppend<'a> {
                 continue;
             }
             let id = id as TxnId;
-            for (key, val) in appends(t) {
-                let prev = self.previous(key, val);
+            for (key, e) in appends(t) {
+                let prev = self.previous(key, e);
                 if let Some(p) = prev {
-                    if let Some(w) = self.graph_writer(key, p) {
+                    if let Some(w) = self.graph_writer(p) {
                         if w != id {
                             edges.push((w, id, WW));
                         }
                     }
                 }
-                for &r in self.readers.get(&(key, prev)).into_iter().flatten() {
+                for &r in self.readers.get(key, prev) {
                     if r != id {
                         edges.push((r, id, RW));
                     }
                 }
             }
             if t.kind == OpType::Ok {
-                for (key, v) in reads(t) {
+                for (_, v) in reads(t) {
                     if let Some(&last) = v.last() {
-                        if let Some(w) = self.graph_writer(key, last) {
+                        if let Some(w) = self.graph_writer(last) {
                             if w != id {
                                 edges.push((w, id, WR));
                             }
@@ -272,28 +364,31 @@ impl<'a> ListAppend<'a> {
     /// ending in an element its writer appended to again afterwards.
     fn aborted_and_intermediate(&self, found: &mut Found) {
         // An append is intermediate if its txn appends to the key again.
-        let intermediate = |w: TxnId, key: u32, val: i64| {
-            let mut it = appends(&self.txns.txns[w as usize]).skip_while(|a| *a != (key, val));
+        let intermediate = |w: TxnId, key: u32, e: Elem| {
+            let mut it = appends(&self.txns.txns[w as usize]).skip_while(|a| *a != (key, e));
             it.next().is_some() && it.any(|(k, _)| k == key)
         };
+        // Elements a failed transaction appended.
+        let failed: Vec<bool> = self
+            .writer
+            .iter()
+            .map(|&w| w != NONE && self.kind(w) == OpType::Fail)
+            .collect();
         for (id, t) in self.txns.committed() {
             for (key, v) in reads(t) {
-                for x in v {
-                    if let Some(&w) = self.writer.get(&(key, *x)) {
-                        if self.kind(w) == OpType::Fail {
-                            found.add("G1a", || self.example(&[id, w], format!(
-                                "{} read key {} = {v:?}, which includes {x}, appended by {} — a transaction that failed (aborted read)",
-                                self.describe(id), self.key(key), self.describe(w)
-                            )));
-                        }
-                    }
+                for &x in v.iter().filter(|x| failed[**x as usize]) {
+                    let w = self.writer[x as usize];
+                    found.add("G1a", || self.example(&[id, w], format!(
+                        "{} read key {} = {:?}, which includes {}, appended by {} — a transaction that failed (aborted read)",
+                        self.describe(id), self.key(key), self.list(v), self.txns.value(x), self.describe(w)
+                    )));
                 }
                 if let Some(&last) = v.last() {
-                    if let Some(&w) = self.writer.get(&(key, last)) {
+                    if let Some(w) = self.writer(last) {
                         if w != id && intermediate(w, key, last) {
                             found.add("G1b", || self.example(&[id, w], format!(
-                                "{} read key {} = {v:?}, ending in {last}, an intermediate append of {} (which appended to that key again afterwards)",
-                                self.describe(id), self.key(key), self.describe(w)
+                                "{} read key {} = {:?}, ending in {}, an intermediate append of {} (which appended to that key again afterwards)",
+                                self.describe(id), self.key(key), self.list(v), self.txns.value(last), self.describe(w)
                             )));
                         }
                     }
@@ -310,15 +405,18 @@ impl<'a> ListAppend<'a> {
         for (id, t) in self.txns.committed() {
             // Per key: the last read (None: unknown prefix) and the
             // appends since.
-            type State<'r> = (u32, Option<&'r [i64]>, Vec<i64>);
+            type State<'r> = (u32, Option<&'r [Elem]>, Vec<Elem>);
             let mut state: Vec<State> = Vec::new();
             for m in &t.mops {
                 match m {
-                    Mop::Append { key, val } => match state.iter_mut().find(|s| s.0 == *key) {
-                        Some(s) => s.2.push(*val),
-                        None => state.push((*key, None, vec![*val])),
+                    Mop::Append { key, elem, .. } => match state.iter_mut().find(|s| s.0 == *key) {
+                        Some(s) => s.2.push(*elem),
+                        None => state.push((*key, None, vec![*elem])),
                     },
-                    Mop::Read { key, val: Some(v) } => {
+                    Mop::ReadList {
+                        key,
+                        elems: Some(v),
+                    } => {
                         let Some(s) = state.iter_mut().find(|s| s.0 == *key) else {
                             state.push((*key, Some(v), Vec::new()));
                             continue;
@@ -334,29 +432,29 @@ impl<'a> ListAppend<'a> {
                         if !ok {
                             let expected = match s.1 {
                                 Some(base) => {
-                                    format!("{:?}", [base, s.2.as_slice()].concat())
+                                    format!("{:?}", self.list(&[base, s.2.as_slice()].concat()))
                                 }
-                                None => format!("a list ending in {:?}", s.2),
+                                None => format!("a list ending in {:?}", self.list(&s.2)),
                             };
                             found.add("internal", || self.example(&[id], format!(
-                                "{} read key {} = {v:?}, but its own earlier operations mean it should have read {expected}",
-                                self.describe(id), self.key(*key)
+                                "{} read key {} = {:?}, but its own earlier operations mean it should have read {expected}",
+                                self.describe(id), self.key(*key), self.list(v)
                             )));
                             break;
                         }
                         s.1 = Some(v);
                         s.2.clear();
                     }
-                    Mop::Read { .. } | Mop::Write { .. } => {}
+                    Mop::ReadList { .. } | Mop::Read { .. } | Mop::Write { .. } => {}
                 }
             }
             // A future read: an append of a value an earlier read included.
             for (i, m) in t.mops.iter().enumerate() {
-                let Mop::Append { key, val } = m else {
+                let Mop::Append { key, val, elem } = m else {
                     continue;
                 };
                 let earlier = t.mops[..i].iter().any(
-                    |r| matches!(r, Mop::Read { key: k, val: Some(v) } if k == key && v.contains(val)),
+                    |r| matches!(r, Mop::ReadList { key: k, elems: Some(v) } if k == key && v.contains(elem)),
                 );
                 if earlier {
                     found.add("future-read", || {
@@ -378,8 +476,9 @@ impl<'a> ListAppend<'a> {
     /// Reads that hold an element twice.
     fn duplicates(&self, found: &mut Found) {
         for (id, t) in self.txns.committed() {
-            for (key, v) in reads(t) {
-                let d = duplicates(v);
+            for (key, v) in reads(t).filter(|(key, v)| !self.in_order(*key, v)) {
+                let v = self.list(v);
+                let d = duplicates(&v);
                 if !d.is_empty() {
                     found.add("duplicate-elements", || {
                         self.example(
@@ -398,11 +497,24 @@ impl<'a> ListAppend<'a> {
 
     /// Reads of a key that no single order of appends explains: sorted by
     /// length, each must be a prefix of the next.
-    fn incompatible(&self, found: &mut Found, single: &[Option<Option<i64>>]) {
-        let mut by_key: HashMap<u32, Vec<(TxnId, &Vec<i64>)>, FxBuild> = HashMap::default();
+    fn incompatible(&self, found: &mut Found, single: &[Option<Option<Elem>>]) {
+        // Reads that are all prefixes of their key's order are compatible:
+        // only keys with another read are looked at.
+        let mut other = vec![false; self.order.len()];
+        for (_, t) in self.txns.committed() {
+            for (key, v) in reads(t) {
+                if !self.in_order(key, v) {
+                    other[key as usize] = true;
+                }
+            }
+        }
+        let mut by_key: HashMap<u32, Vec<(TxnId, &Vec<Elem>)>, FxBuild> = HashMap::default();
         for (id, t) in self.txns.committed() {
             for (key, v) in reads(t) {
-                if !v.is_empty() && !matches!(single[key as usize], Some(Some(_))) {
+                if !v.is_empty()
+                    && other[key as usize]
+                    && !matches!(single[key as usize], Some(Some(_)))
+                {
                     by_key.entry(key).or_default().push((id, v));
                 }
             }
@@ -416,8 +528,8 @@ impl<'a> ListAppend<'a> {
             if let Some(w) = rs.windows(2).find(|w| !is_prefix(w[0].1, w[1].1)) {
                 let ((a, va), (b, vb)) = (w[0], w[1]);
                 found.add("incompatible-order", || self.example(&[a, b], format!(
-                    "{} read key {} = {va:?} and {} read it = {vb:?}: neither is a prefix of the other, so no single order of appends explains both",
-                    self.describe(a), self.key(key), self.describe(b)
+                    "{} read key {} = {:?} and {} read it = {:?}: neither is a prefix of the other, so no single order of appends explains both",
+                    self.describe(a), self.key(key), self.list(va), self.describe(b), self.list(vb)
                 )));
             }
         }
@@ -430,23 +542,25 @@ impl<'a> ListAppend<'a> {
             if !possible(t) {
                 continue;
             }
-            let mut last: Vec<(u32, i64, usize)> = Vec::new();
-            for (key, val) in appends(t) {
-                let Some(&p) = self.position.get(&(key, val)) else {
+            let mut last: Vec<(u32, Elem, u32)> = Vec::new();
+            for (key, e) in appends(t) {
+                let p = self.position[e as usize];
+                if p == NONE {
                     continue;
-                };
+                }
                 match last.iter_mut().find(|l| l.0 == key) {
                     Some(l) if l.2 > p => {
-                        let (id, before) = (id as TxnId, l.1);
-                        let order = &self.order[key as usize];
+                        let (id, before) = (id as TxnId, self.txns.value(l.1));
+                        let val = self.txns.value(e);
+                        let order = self.list(&self.order[key as usize]);
                         found.add("incompatible-order", || self.example(&[id], format!(
                             "{} appended {before} and then {val} to key {}, but the key's order {order:?} (its longest read) has {val} first",
                             self.describe(id), self.key(key)
                         )));
                         break;
                     }
-                    Some(l) => *l = (key, val, p),
-                    None => last.push((key, val, p)),
+                    Some(l) => *l = (key, e, p),
+                    None => last.push((key, e, p)),
                 }
             }
         }
@@ -454,16 +568,17 @@ impl<'a> ListAppend<'a> {
 
     /// Elle's dirty update: along a key's order, a failed append followed
     /// (possibly through indeterminate ones) by a committed one.
-    fn dirty_updates(&self, found: &mut Found, longest: &[&[i64]]) {
-        for (key, l) in longest.iter().enumerate() {
+    fn dirty_updates(&self, found: &mut Found, longest: &[&[Elem]]) {
+        let distinct = distinct(longest, self.txns.values.len(), |_| None);
+        for (key, l) in distinct.iter().enumerate() {
             let key = key as u32;
-            let mut seen = HashSet::new();
             let mut t1: (OpType, Option<TxnId>) = (OpType::Ok, None);
             let mut vs: Vec<i64> = Vec::new();
-            for v in l.iter().copied().filter(|x| seen.insert(*x)) {
-                let Some(&w) = self.writer.get(&(key, v)) else {
+            for &e in l {
+                let Some(w) = self.writer(e) else {
                     continue;
                 };
+                let v = self.txns.value(e);
                 let t2 = (self.kind(w), Some(w));
                 match (t1.0, t2.0) {
                     (OpType::Fail, OpType::Ok) => {
@@ -491,14 +606,17 @@ impl<'a> ListAppend<'a> {
     /// to it: one update is lost (Elle's `lost-update-cases`).
     fn lost_updates(&self, found: &mut Found) {
         // (key, read length, last element) → (txn, what it read).
-        type Read<'r> = (TxnId, &'r Vec<i64>);
+        type Read<'r> = (TxnId, &'r Vec<Elem>);
         let mut by_version: HashMap<(u32, usize, Version), Vec<Read>, FxBuild> = HashMap::default();
         for (id, t) in self.txns.committed() {
-            let mut read: Vec<(u32, &Vec<i64>)> = Vec::new();
+            let mut read: Vec<(u32, &Vec<Elem>)> = Vec::new();
             let mut wrote: Vec<u32> = Vec::new();
             for m in &t.mops {
                 match m {
-                    Mop::Read { key, val: Some(v) } if !read.iter().any(|(k, _)| k == key) => {
+                    Mop::ReadList {
+                        key,
+                        elems: Some(v),
+                    } if !read.iter().any(|(k, _)| k == key) => {
                         read.push((*key, v));
                     }
                     Mop::Append { key, .. } if !wrote.contains(key) => {
@@ -514,7 +632,8 @@ impl<'a> ListAppend<'a> {
                 }
             }
         }
-        let mut groups: Vec<(u32, &Vec<i64>, Vec<TxnId>)> = Vec::new();
+        // Sorted by the values read, as they are shown.
+        let mut groups: Vec<(u32, Vec<i64>, Vec<TxnId>)> = Vec::new();
         for ((key, _, _), reads) in by_version.into_iter().filter(|(_, r)| r.len() > 1) {
             let mut rest = reads;
             while let Some((t, v)) = rest.pop() {
@@ -528,7 +647,7 @@ impl<'a> ListAppend<'a> {
                 });
                 if ts.len() > 1 {
                     ts.sort_unstable();
-                    groups.push((key, v, ts));
+                    groups.push((key, self.list(v), ts));
                 }
             }
         }
@@ -563,12 +682,14 @@ impl Explain for ListAppend<'_> {
 
     fn why(&self, a: TxnId, b: TxnId, kind: u8) -> Option<String> {
         let tb = &self.txns.txns[b as usize];
-        let unobserved = |key: u32, val: i64| !self.position.contains_key(&(key, val));
+        let unobserved = |e: Elem| self.position[e as usize] == NONE;
+        let value = |e: Elem| self.txns.value(e);
         match kind {
-            WW => appends(tb).find_map(|(key, val)| {
-                let prev = self.previous(key, val)?;
-                (self.graph_writer(key, prev) == Some(a)).then(|| {
-                    if unobserved(key, val) {
+            WW => appends(tb).find_map(|(key, e)| {
+                let prev = self.previous(key, e)?;
+                let (val, prev_elem, prev) = (value(e), prev, value(prev));
+                (self.graph_writer(prev_elem) == Some(a)).then(|| {
+                    if unobserved(e) {
                         format!(
                             "T{b} appended {val} to key {}, which no read observed: it comes after the last observed element {prev}, appended by T{a}",
                             self.key(key)
@@ -580,19 +701,26 @@ impl Explain for ListAppend<'_> {
             }),
             WR => reads(tb).find_map(|(key, v)| {
                 let last = *v.last()?;
-                (self.graph_writer(key, last) == Some(a))
-                    .then(|| format!("T{b} read key {} = {v:?}, which includes T{a}'s append of {last}", self.key(key)))
+                (self.graph_writer(last) == Some(a)).then(|| {
+                    format!(
+                        "T{b} read key {} = {:?}, which includes T{a}'s append of {}",
+                        self.key(key),
+                        self.list(v),
+                        value(last)
+                    )
+                })
             }),
-            RW => appends(tb).find_map(|(key, val)| {
-                let prev = self.previous(key, val);
-                let readers = self.readers.get(&(key, prev))?;
-                if !readers.contains(&a) {
+            RW => appends(tb).find_map(|(key, e)| {
+                let prev = self.previous(key, e);
+                if !self.readers.get(key, prev).contains(&a) {
                     return None;
                 }
                 let seen = reads(&self.txns.txns[a as usize])
                     .find(|(k, v)| *k == key && v.last().copied() == prev)
-                    .map_or_else(|| "[]".to_string(), |(_, v)| format!("{v:?}"));
-                Some(match (prev, unobserved(key, val)) {
+                    .map_or_else(|| "[]".to_string(), |(_, v)| format!("{:?}", self.list(v)));
+                let val = value(e);
+                let prev = prev.map(value);
+                Some(match (prev, unobserved(e)) {
                     (None, false) => format!(
                         "T{a} read key {} = {seen}, the initial empty list, which T{b} changed by appending {val}",
                         self.key(key)

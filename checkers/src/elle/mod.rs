@@ -23,7 +23,8 @@
 //!
 //! # Layout
 //!
-//! - [`txn`]: transactions and micro-ops decoded from the history.
+//! - [`parsed`]: `txn` values read straight from JSON; [`txn`]:
+//!   transactions and micro-ops decoded from the history.
 //! - `list_append`, `rw_register`: inference and non-cycle anomalies.
 //! - [`graph`]: typed edges, strongly connected components.
 //! - `cycles`: cycle existence, cycle search and naming; [`models`]:
@@ -32,10 +33,12 @@
 //!   injected anomalies, for tests and benchmarks.
 
 mod cycles;
+mod elements;
 mod found;
 pub mod graph;
 mod list_append;
 pub mod models;
+pub mod parsed;
 mod rw_register;
 #[cfg(feature = "testing")]
 pub mod synth;
@@ -277,13 +280,23 @@ pub(crate) trait Explain {
             .mops
             .iter()
             .map(|m| match m {
-                Mop::Append { key: k, val } => format!("[append {} {val}]", key(*k)),
+                Mop::Append { key: k, val, .. } => format!("[append {} {val}]", key(*k)),
                 Mop::Write { key: k, val } => format!("[w {} {val}]", key(*k)),
                 Mop::Read {
                     key: k,
                     val: Some(v),
                 } => format!("[r {} {v:?}]", key(*k)),
-                Mop::Read { key: k, val: None } => format!("[r {} ?]", key(*k)),
+                Mop::ReadList {
+                    key: k,
+                    elems: Some(es),
+                } => format!("[r {} {:?}]", key(*k), self.txns().list(es)),
+                Mop::Read { key: k, val: None }
+                | Mop::ReadList {
+                    key: k,
+                    elems: None,
+                } => {
+                    format!("[r {} ?]", key(*k))
+                }
             })
             .collect();
         let status = match x.kind {

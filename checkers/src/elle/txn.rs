@@ -1,8 +1,13 @@
 //! Transactions decoded from a history: each client `txn` op becomes a
 //! [`Txn`] with its micro-ops, in Jepsen's format (`["append", k, v]`,
 //! `["r", k, null | [..]]`, `["w", k, v]`). Keys are interned to integers;
-//! values must be integers (unique per key, as Elle requires).
+//! values must be integers (unique per key, as Elle requires). In a
+//! list-append history each (key, value) pair is interned too, to an
+//! [`Elem`].
 
+pub use super::elements::Elem;
+use super::elements::Interner;
+use super::parsed::{MopF, RawKey, RawMop, RawVal, TxnValue};
 use crate::error::{CheckError, ModelError};
 use crate::history::History;
 use crate::history::{Paired, Pairing};
@@ -17,12 +22,14 @@ pub type TxnId = u32;
 /// One micro-op.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mop {
-    /// Append `val` to the list at `key`.
+    /// Append `val` to the list at `key` (list-append).
     Append {
         /// Key id.
         key: u32,
         /// Appended value.
         val: i64,
+        /// The (key, value) pair's id.
+        elem: Elem,
     },
     /// Write `val` to the register at `key`.
     Write {
@@ -31,13 +38,21 @@ pub enum Mop {
         /// Written value.
         val: i64,
     },
-    /// Read `key`: a list (list-append), a one-element list or empty
-    /// (register: `[v]` or `[]` for nil), or `None` when unknown.
+    /// Read the register at `key` (rw-register): a one-element list or
+    /// empty (`[v]` or `[]` for nil), or `None` when unknown.
     Read {
         /// Key id.
         key: u32,
         /// What was read.
         val: Option<Vec<i64>>,
+    },
+    /// Read the list at `key` (list-append): its elements' ids (values in
+    /// [`Txns::values`]), or `None` when unknown.
+    ReadList {
+        /// Key id.
+        key: u32,
+        /// What was read.
+        elems: Option<Vec<Elem>>,
     },
 }
 
@@ -45,7 +60,10 @@ impl Mop {
     /// The key.
     pub fn key(&self) -> u32 {
         match self {
-            Mop::Append { key, .. } | Mop::Write { key, .. } | Mop::Read { key, .. } => *key,
+            Mop::Append { key, .. }
+            | Mop::Write { key, .. }
+            | Mop::Read { key, .. }
+            | Mop::ReadList { key, .. } => *key,
         }
     }
 }
@@ -72,6 +90,8 @@ pub struct Txns {
     pub txns: Vec<Txn>,
     /// Key names by id.
     pub keys: Vec<Value>,
+    /// List-append: each element's value, by [`Elem`].
+    pub values: Vec<i64>,
 }
 
 fn bad(index: usize, message: String) -> CheckError {
@@ -84,6 +104,16 @@ fn int(v: &Value, index: usize, what: &str) -> Result<i64, CheckError> {
 }
 
 impl Txns {
+    /// The value of an element.
+    pub fn value(&self, e: Elem) -> i64 {
+        self.values[e as usize]
+    }
+
+    /// The values of elements (a list read's, say).
+    pub fn list(&self, es: &[Elem]) -> Vec<i64> {
+        es.iter().map(|&e| self.value(e)).collect()
+    }
+
     /// Committed (`ok`) transactions with their ids.
     pub fn committed(&self) -> impl Iterator<Item = (TxnId, &Txn)> {
         self.txns
@@ -108,6 +138,7 @@ pub fn decode(history: &History, register: bool) -> Result<Txns, CheckError> {
 pub struct Decoder {
     register: bool,
     keys: KeyTable,
+    elems: Interner,
     txns: Vec<Txn>,
     pairing: Pairing,
     /// Invocation position → its txn, while pending.
@@ -120,6 +151,7 @@ impl Decoder {
         Decoder {
             register,
             keys: KeyTable::default(),
+            elems: Interner::default(),
             txns: Vec::new(),
             pairing: Pairing::default(),
             open: HashMap::default(),
@@ -128,12 +160,36 @@ impl Decoder {
 
     /// Takes the op at history position `index`.
     pub fn push(&mut self, index: usize, op: &Op) -> Result<(), CheckError> {
+        self.take(index, op, |d, ok, _| d.mops(&op.value, index, ok))
+    }
+
+    /// Takes the op at history position `index`, its value read as a
+    /// [`TxnValue`] (as [`Decoder::push`] takes it read as a `Value`).
+    pub fn push_parsed(&mut self, index: usize, op: &Op<TxnValue>) -> Result<(), CheckError> {
+        self.take(index, op, |d, ok, invoked| match &op.value {
+            TxnValue::Mops(ms) => match d.raw_mops(ms, ok, invoked) {
+                Some(mops) => Ok(mops),
+                // Something the workload refuses: refused as a `Value` is.
+                None => d.mops(&op.value.to_value(), index, ok),
+            },
+            TxnValue::Other(v) => d.mops(v, index, ok),
+        })
+    }
+
+    /// Pairs `op` and keeps its micro-ops, decoded by `mops` (given whether
+    /// the op is an `ok` completion, and its invocation's micro-ops).
+    fn take<V>(
+        &mut self,
+        index: usize,
+        op: &Op<V>,
+        mops: impl FnOnce(&mut Decoder, bool, &[Mop]) -> Result<Vec<Mop>, CheckError>,
+    ) -> Result<(), CheckError> {
         match self.pairing.push(index, op)? {
             Paired::Invoke if &*op.f == "txn" => {
                 let Process::Client(process) = op.process else {
                     return Ok(());
                 };
-                let mops = self.mops(&op.value, index, false)?;
+                let mops = mops(self, false, &[])?;
                 self.open.insert(index, self.txns.len());
                 // Indeterminate until its completion says otherwise.
                 self.txns.push(Txn {
@@ -147,7 +203,8 @@ impl Decoder {
             Paired::Completion { invoke } => {
                 if let Some(t) = self.open.remove(&invoke) {
                     if op.kind == OpType::Ok {
-                        self.txns[t].mops = self.mops(&op.value, index, true)?;
+                        let invoked = std::mem::take(&mut self.txns[t].mops);
+                        self.txns[t].mops = mops(self, true, &invoked)?;
                     }
                     self.txns[t].kind = op.kind;
                     self.txns[t].complete = Some(index);
@@ -158,11 +215,65 @@ impl Decoder {
         Ok(())
     }
 
+    /// Decodes micro-ops read in the usual shape; `None` if one is not
+    /// what the workload takes (the caller then refuses it, with the same
+    /// message as for a `Value`).
+    fn raw_mops(&mut self, ms: &[RawMop], ok: bool, invoked: &[Mop]) -> Option<Vec<Mop>> {
+        let register = self.register;
+        let mut out = Vec::with_capacity(ms.len());
+        for (i, m) in ms.iter().enumerate() {
+            let key = self.keys.raw_id(&m.key);
+            let mop = match (m.f, &m.val) {
+                (MopF::Append, RawVal::Int(val)) if !register => Mop::Append {
+                    key,
+                    val: *val,
+                    elem: self.append(key, *val, invoked.get(i)),
+                },
+                (MopF::Write, RawVal::Int(val)) if register => Mop::Write { key, val: *val },
+                (MopF::Read, _) if !ok && register => Mop::Read { key, val: None },
+                (MopF::Read, _) if !ok => Mop::ReadList { key, elems: None },
+                (MopF::Read, RawVal::Null) if register => Mop::Read {
+                    key,
+                    val: Some(Vec::new()),
+                },
+                (MopF::Read, RawVal::Null) => Mop::ReadList {
+                    key,
+                    elems: Some(Vec::new()),
+                },
+                (MopF::Read, RawVal::Int(x)) if register => Mop::Read {
+                    key,
+                    val: Some(vec![*x]),
+                },
+                (MopF::Read, RawVal::List(xs)) if !register => Mop::ReadList {
+                    key,
+                    elems: Some(self.elems.read(key, xs)),
+                },
+                _ => return None,
+            };
+            out.push(mop);
+        }
+        Some(out)
+    }
+
     /// The transactions, in invocation order.
     pub fn finish(self) -> Txns {
         Txns {
             txns: self.txns,
             keys: self.keys.names,
+            values: self.elems.finish(),
+        }
+    }
+
+    /// The id of an append of `val` to `key`: its invocation's when it is
+    /// the same micro-op (no lookup), else interned.
+    fn append(&mut self, key: u32, val: i64, invoked: Option<&Mop>) -> Elem {
+        match invoked {
+            Some(&Mop::Append {
+                key: k,
+                val: v,
+                elem,
+            }) if k == key && v == val => elem,
+            _ => self.elems.id(key, val),
         }
     }
 
@@ -182,10 +293,14 @@ impl Decoder {
             };
             let key = self.keys.id(k);
             let mop = match f.as_str() {
-                Some("append") if !register => Mop::Append {
-                    key,
-                    val: int(v, src, "appended value")?,
-                },
+                Some("append") if !register => {
+                    let val = int(v, src, "appended value")?;
+                    Mop::Append {
+                        key,
+                        val,
+                        elem: self.elems.id(key, val),
+                    }
+                }
                 Some("w") if register => Mop::Write {
                     key,
                     val: int(v, src, "written value")?,
@@ -204,7 +319,14 @@ impl Decoder {
                             return Err(bad(src, format!("expected a list read, found {x}")))
                         }
                     };
-                    Mop::Read { key, val }
+                    match (register, val) {
+                        (true, val) => Mop::Read { key, val },
+                        (false, None) => Mop::ReadList { key, elems: None },
+                        (false, Some(xs)) => Mop::ReadList {
+                            key,
+                            elems: Some(self.elems.read(key, &xs)),
+                        },
+                    }
                 }
                 _ => {
                     let w = if register { "\"w\"" } else { "\"append\"" };
@@ -220,16 +342,51 @@ impl Decoder {
     }
 }
 
+/// Integer keys below this are found by indexing, not hashing.
+const DENSE_KEYS: usize = 1 << 20;
+
 /// Interns keys without serializing the common ones (integers, strings).
 #[derive(Default)]
 struct KeyTable {
     names: Vec<Value>,
+    /// Ids of small non-negative integer keys (`u32::MAX`: none yet),
+    /// kept beside `ints`, which has every integer key.
+    dense: Vec<u32>,
     ints: HashMap<i64, u32, FxBuild>,
     strs: HashMap<String, u32, FxBuild>,
     other: HashMap<String, u32, FxBuild>,
 }
 
 impl KeyTable {
+    /// The id of a key read in the usual shape (an integer or a string),
+    /// the same as [`KeyTable::id`] gives its `Value`.
+    fn raw_id(&mut self, k: &RawKey) -> u32 {
+        let next = self.names.len() as u32;
+        let id = match k {
+            RawKey::Int(i) => match usize::try_from(*i) {
+                // Small non-negative keys, the usual ones: no hashing.
+                Ok(u) if u < DENSE_KEYS => {
+                    if self.dense.len() <= u {
+                        self.dense.resize(u + 1, u32::MAX);
+                    }
+                    if self.dense[u] == u32::MAX {
+                        self.dense[u] = *self.ints.entry(*i).or_insert(next);
+                    }
+                    self.dense[u]
+                }
+                _ => *self.ints.entry(*i).or_insert(next),
+            },
+            RawKey::Str(s) => match self.strs.get(&**s) {
+                Some(id) => *id,
+                None => *self.strs.entry(s.to_string()).or_insert(next),
+            },
+        };
+        if id == next {
+            self.names.push(k.to_value());
+        }
+        id
+    }
+
     fn id(&mut self, k: &Value) -> u32 {
         let next = self.names.len() as u32;
         let id = match k {
