@@ -172,17 +172,27 @@ fn numbered_lines(text: &str) -> Vec<(u32, &str)> {
 /// Parses `text` in parallel, a batch at a time, and hands each batch of
 /// ops (with their 1-based source lines) to `f` in order. A caller that
 /// keeps only what it needs from each op never holds the whole history.
+/// While `f` takes one batch, the next is parsed beside it (a caller's
+/// serial work on each op then costs little more than its share of the
+/// threads); an error of `f` comes before a parse error of a later batch.
 pub fn for_each_batch<V: OpValue + Send>(
     path: &Path,
     text: &str,
-    mut f: impl FnMut(Vec<Op<V>>, &[u32]) -> Result<(), ReadError>,
+    mut f: impl FnMut(Vec<Op<V>>, &[u32]) -> Result<(), ReadError> + Send,
 ) -> Result<(), ReadError> {
     let lines = numbered_lines(text);
-    for batch in lines.chunks(BATCH) {
+    let parse = |batch: &[(u32, &str)]| -> Result<(Vec<Op<V>>, Vec<u32>), ReadError> {
         let mut ops = Vec::with_capacity(batch.len());
         parse_lines(path, batch, 0, &mut ops)?;
-        let numbers: Vec<u32> = batch.iter().map(|&(n, _)| n).collect();
-        f(ops, &numbers)?;
+        Ok((ops, batch.iter().map(|&(n, _)| n).collect()))
+    };
+    let mut batches = lines.chunks(BATCH);
+    let mut current = batches.next().map(parse).transpose()?;
+    while let Some((ops, numbers)) = current.take() {
+        let next = batches.next();
+        let (handed, parsed) = rayon::join(|| f(ops, &numbers), || next.map(parse).transpose());
+        handed?;
+        current = parsed?;
     }
     Ok(())
 }
