@@ -34,25 +34,42 @@ impl Graph {
     /// types OR-ed; self-loops dropped).
     pub fn new(n: usize, mut edges: Vec<(TxnId, TxnId, u8)>) -> Graph {
         edges.retain(|(a, b, _)| a != b);
-        edges.sort_unstable_by_key(|&(a, b, _)| (a, b));
-        let mut offsets = vec![0u32; n + 1];
-        let mut targets = Vec::with_capacity(edges.len());
-        let mut kinds: Vec<u8> = Vec::with_capacity(edges.len());
-        let mut last: Option<(TxnId, TxnId)> = None;
-        for (a, b, k) in edges {
-            if last == Some((a, b)) {
-                if let Some(x) = kinds.last_mut() {
-                    *x |= k;
-                }
-                continue;
-            }
-            last = Some((a, b));
-            offsets[a as usize + 1] += 1;
-            targets.push(b);
-            kinds.push(k);
+        // Bucketed by source (a counting sort: millions of edges sort
+        // slower), then each source's few targets sorted and merged.
+        let mut start = vec![0u32; n + 1];
+        for &(a, _, _) in &edges {
+            start[a as usize + 1] += 1;
         }
         for i in 0..n {
-            offsets[i + 1] += offsets[i];
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        let mut out: Vec<(TxnId, u8)> = vec![(0, 0); edges.len()];
+        for (a, b, k) in edges {
+            let slot = &mut next[a as usize];
+            out[*slot as usize] = (b, k);
+            *slot += 1;
+        }
+        drop(next);
+        let mut offsets = vec![0u32; n + 1];
+        let mut targets = Vec::with_capacity(out.len());
+        let mut kinds: Vec<u8> = Vec::with_capacity(out.len());
+        for a in 0..n {
+            let adjacent = &mut out[start[a] as usize..start[a + 1] as usize];
+            adjacent.sort_unstable_by_key(|&(b, _)| b);
+            let mut last: Option<TxnId> = None;
+            for &(b, k) in adjacent.iter() {
+                if last == Some(b) {
+                    if let Some(x) = kinds.last_mut() {
+                        *x |= k;
+                    }
+                    continue;
+                }
+                last = Some(b);
+                targets.push(b);
+                kinds.push(k);
+            }
+            offsets[a + 1] = targets.len() as u32;
         }
         Graph {
             offsets,
