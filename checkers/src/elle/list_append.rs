@@ -142,6 +142,14 @@ fn distinct(
     out
 }
 
+/// Whether a transaction has two micro-ops on one key: internal
+/// consistency, future reads, the order of its own appends and lost
+/// updates concern those alone.
+fn repeats_key(t: &Txn) -> bool {
+    let m = &t.mops;
+    (1..m.len()).any(|i| m[..i].iter().any(|x| x.key() == m[i].key()))
+}
+
 /// Whether a transaction takes part in the graph (ok or info).
 fn possible(t: &Txn) -> bool {
     t.kind != OpType::Fail
@@ -402,7 +410,7 @@ impl<'a> ListAppend<'a> {
     /// end with them); and no read may include a value the txn appends
     /// later (a future read).
     fn internal(&self, found: &mut Found) {
-        for (id, t) in self.txns.committed() {
+        for (id, t) in self.txns.committed().filter(|(_, t)| repeats_key(t)) {
             // Per key: the last read (None: unknown prefix) and the
             // appends since.
             type State<'r> = (u32, Option<&'r [Elem]>, Vec<Elem>);
@@ -539,7 +547,7 @@ impl<'a> ListAppend<'a> {
     /// the order it made them (faultline's addition: Elle does not look).
     fn own_order(&self, found: &mut Found) {
         for (id, t) in self.txns.txns.iter().enumerate() {
-            if !possible(t) {
+            if !possible(t) || !repeats_key(t) {
                 continue;
             }
             let mut last: Vec<(u32, Elem, u32)> = Vec::new();
@@ -608,7 +616,7 @@ impl<'a> ListAppend<'a> {
         // (key, read length, last element) → (txn, what it read).
         type Read<'r> = (TxnId, &'r Vec<Elem>);
         let mut by_version: HashMap<(u32, usize, Version), Vec<Read>, FxBuild> = HashMap::default();
-        for (id, t) in self.txns.committed() {
+        for (id, t) in self.txns.committed().filter(|(_, t)| repeats_key(t)) {
             let mut read: Vec<(u32, &Vec<Elem>)> = Vec::new();
             let mut wrote: Vec<u32> = Vec::new();
             for m in &t.mops {
