@@ -307,7 +307,12 @@ fn a_read_of_a_value_nobody_wrote_is_explained_in_words_in_the_html_report() {
         ),
     );
     let html = h.with_extension("html");
-    let out = faultline(&["check", h.to_str().unwrap(), "--html", html.to_str().unwrap()]);
+    let out = faultline(&[
+        "check",
+        h.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(
