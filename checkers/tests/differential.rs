@@ -329,3 +329,73 @@ fn stale_read(h: &History, rng: &mut Rng) -> Option<History> {
     ops[r].value = v;
     Some(History::new(ops))
 }
+
+/// Writes and cas that time out and never complete, of a few values, among
+/// completed reads and writes: the shape of etcd histories under
+/// partitions, where the search only ever linearizes the earliest invoked
+/// of interchangeable indeterminate ops. Brute force tries every subset
+/// and order; the search without the register shortcuts must agree.
+#[test]
+fn many_equal_indeterminate_writes_agree_with_brute_force() {
+    let (mut valid, mut invalid) = (0, 0);
+    let no_shortcuts = linear::Options::default().with_shortcuts(false);
+    for seed in 0..CASES / 2 {
+        let mut rng = Rng::with_seed(seed ^ 0x7e1f);
+        let n = 4 + rng.usize(..6);
+        let procs = 3 + rng.u64(..3);
+        let mut pending: Vec<Option<(u64, &'static str, Value)>> = vec![None; procs as usize];
+        let mut ids: Vec<u64> = (0..procs).collect();
+        let mut ops = Vec::new();
+        let mut started = 0;
+        while started < n || pending.iter().any(Option::is_some) {
+            let p = rng.u64(..procs) as usize;
+            match pending[p].take() {
+                None if started < n => {
+                    started += 1;
+                    let (f, arg, ret) = match rng.u64(..5) {
+                        0 | 1 => ("read", Value::Null, json!(rng.u64(..3))),
+                        2 | 3 => {
+                            let v = json!(rng.u64(..2));
+                            ("write", v.clone(), v)
+                        }
+                        _ => {
+                            let v = json!([rng.u64(..2), rng.u64(..3)]);
+                            ("cas", v.clone(), v)
+                        }
+                    };
+                    ops.push(Op::new(0, Process::Client(ids[p]), OpType::Invoke, f, arg));
+                    pending[p] = Some((ids[p], f, ret));
+                }
+                None => {}
+                Some((id, f, ret)) => {
+                    if f != "read" && rng.f64() < 0.6 {
+                        // Timed out: never completes.
+                        ids[p] += procs;
+                        continue;
+                    }
+                    ops.push(Op::new(0, Process::Client(id), OpType::Ok, f, ret));
+                }
+            }
+        }
+        let h = History::new(ops);
+        let m = CasRegister::new(Scalar::Null);
+        let fast = linear::check(&m, &h, &no_shortcuts).unwrap().valid;
+        let slow = brute::is_linearizable(&m, &h).unwrap();
+        assert_eq!(
+            fast == Validity::Valid,
+            slow,
+            "search and brute force disagree on {:#?}",
+            h.ops()
+        );
+        if slow {
+            valid += 1;
+            witnessed(&m, &h);
+        } else {
+            invalid += 1;
+        }
+    }
+    assert!(
+        valid > 500 && invalid > 500,
+        "valid {valid}, invalid {invalid}"
+    );
+}

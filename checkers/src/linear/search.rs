@@ -8,8 +8,20 @@
 //! have no return: they may be linearized anywhere after their call, or
 //! never. The history is linearizable once every `ok` op is linearized.
 //!
+//! Indeterminate ops with the same input are interchangeable once invoked
+//! (none has a return to meet), so of each such class only the earliest
+//! invoked one not yet linearized is tried ([`Twins`]): with 200 timed-out
+//! writes of five values, what has been linearized of them is five counts,
+//! not one of 2^200 subsets.
+//!
 //! Model states are interned to `u32` ids and transitions memoized, so the
 //! inner loop hashes integers, not states.
+//!
+//! Indeterminate ops with the same input are interchangeable once invoked
+//! (none has a return to meet), so of each such class only the earliest
+//! invoked one not yet linearized is tried ([`Twins`]): a history with 200
+//! timed-out writes of five values has 200 choices per step, not 2^200
+//! subsets to visit.
 //!
 //! When the search succeeds, its stack holds the linearization it found:
 //! the lifted calls, in the order they took effect. Asked to, it hands that
@@ -161,6 +173,71 @@ impl List {
     }
 }
 
+/// Classes of interchangeable indeterminate ops: same input (compared by
+/// its `Debug` form: the models' inputs are plain data), no output, no
+/// return. Exchange argument: in any linearization, an indeterminate op B
+/// can trade places with an equal one A invoked before it that is not yet
+/// linearized — A's interval, open to the end, holds B's point — so the
+/// search only ever linearizes each class's members in invocation order.
+struct Twins {
+    /// Per op: its class, or NIL.
+    class: Vec<u32>,
+    /// Per op: its rank in its class, by invocation.
+    rank: Vec<u32>,
+    /// Per class: how many of its members are linearized (always its first
+    /// ones).
+    taken: Vec<u32>,
+}
+
+impl Twins {
+    fn new<M: Model>(calls: &[Call<M>]) -> Twins {
+        let mut order: Vec<usize> = (0..calls.len())
+            .filter(|&i| calls[i].ret.is_none() && calls[i].output.is_none())
+            .collect();
+        order.sort_unstable_by_key(|&i| calls[i].call);
+        let mut class = vec![NIL; calls.len()];
+        let mut rank = vec![0; calls.len()];
+        let mut sizes: Vec<u32> = Vec::new();
+        let mut ids: HashMap<String, u32, FxBuild> = HashMap::default();
+        for i in order {
+            let next = ids.len() as u32;
+            let c = *ids.entry(format!("{:?}", calls[i].input)).or_insert(next);
+            if c as usize == sizes.len() {
+                sizes.push(0);
+            }
+            class[i] = c;
+            rank[i] = sizes[c as usize];
+            sizes[c as usize] += 1;
+        }
+        Twins {
+            class,
+            rank,
+            taken: vec![0; sizes.len()],
+        }
+    }
+
+    /// Whether `op` may be linearized now: it is in no class, or it is its
+    /// class's earliest member not yet linearized.
+    fn next_of_its_class(&self, op: u32) -> bool {
+        let c = self.class[op as usize];
+        c == NIL || self.taken[c as usize] == self.rank[op as usize]
+    }
+
+    fn take(&mut self, op: u32) {
+        let c = self.class[op as usize];
+        if c != NIL {
+            self.taken[c as usize] += 1;
+        }
+    }
+
+    fn give_back(&mut self, op: u32) {
+        let c = self.class[op as usize];
+        if c != NIL {
+            self.taken[c as usize] -= 1;
+        }
+    }
+}
+
 /// Interned states and memoized transitions.
 struct Machine<'m, M: Model> {
     model: &'m M,
@@ -233,6 +310,7 @@ pub(crate) fn search<M: Model>(
     let mut charged = 0usize;
     let mut entry = list.next[0];
     let mut iterations = 0u64;
+    let mut twins = Twins::new(calls);
 
     let outcome = loop {
         if remaining == 0 {
@@ -247,6 +325,10 @@ pub(crate) fn search<M: Model>(
         }
         if entry != NIL && list.is_call[entry as usize] {
             let op = list.op[entry as usize];
+            if !twins.next_of_its_class(op) {
+                entry = list.next[entry as usize];
+                continue;
+            }
             if let Some(next) = machine.step(state, op, &calls[op as usize]) {
                 linearized.insert(op);
                 if cache.insert(&linearized, next) {
@@ -255,6 +337,7 @@ pub(crate) fn search<M: Model>(
                     if calls[op as usize].ret.is_some() {
                         remaining -= 1;
                     }
+                    twins.take(op);
                     list.lift(entry);
                     entry = list.next[0];
                     continue;
@@ -286,6 +369,7 @@ pub(crate) fn search<M: Model>(
         let op = list.op[call as usize];
         state = prev;
         linearized.remove(op);
+        twins.give_back(op);
         if calls[op as usize].ret.is_some() {
             remaining += 1;
         }
