@@ -66,6 +66,26 @@ fn random_history(
     procs: u64,
     pick: &mut dyn FnMut(&mut Rng) -> (&'static str, Value, Value),
 ) -> History {
+    random_history_ending(rng, n, procs, pick, &mut |r, _| {
+        let kind = match r.u64(..10) {
+            0 => OpType::Info,
+            1 => OpType::Fail,
+            _ => OpType::Ok,
+        };
+        // An info op never completes, at times: pending forever.
+        (kind != OpType::Info || r.f64() >= 0.3).then_some(kind)
+    })
+}
+
+/// [`random_history`] with `end` choosing how each op (by its f) completes:
+/// `None` leaves it pending forever.
+fn random_history_ending(
+    rng: &mut Rng,
+    n: usize,
+    procs: u64,
+    pick: &mut dyn FnMut(&mut Rng) -> (&'static str, Value, Value),
+    end: &mut dyn FnMut(&mut Rng, &str) -> Option<OpType>,
+) -> History {
     let mut pending: Vec<Option<(u64, &'static str, Value)>> = vec![None; procs as usize];
     let mut ids: Vec<u64> = (0..procs).collect();
     let mut ops = Vec::new();
@@ -81,16 +101,10 @@ fn random_history(
             }
             None => {}
             Some((id, f, ret)) => {
-                let kind = match rng.u64(..10) {
-                    0 => OpType::Info,
-                    1 => OpType::Fail,
-                    _ => OpType::Ok,
-                };
-                if kind == OpType::Info && rng.f64() < 0.3 {
-                    // Never completes: leave it pending forever.
+                let Some(kind) = end(rng, f) else {
                     ids[p] += procs;
                     continue;
-                }
+                };
                 ops.push(Op::new(0, Process::Client(id), kind, f, ret));
                 if kind == OpType::Info {
                     ids[p] += procs;
@@ -343,41 +357,24 @@ fn many_equal_indeterminate_writes_agree_with_brute_force() {
         let mut rng = Rng::with_seed(seed ^ 0x7e1f);
         let n = 4 + rng.usize(..6);
         let procs = 3 + rng.u64(..3);
-        let mut pending: Vec<Option<(u64, &'static str, Value)>> = vec![None; procs as usize];
-        let mut ids: Vec<u64> = (0..procs).collect();
-        let mut ops = Vec::new();
-        let mut started = 0;
-        while started < n || pending.iter().any(Option::is_some) {
-            let p = rng.u64(..procs) as usize;
-            match pending[p].take() {
-                None if started < n => {
-                    started += 1;
-                    let (f, arg, ret) = match rng.u64(..5) {
-                        0 | 1 => ("read", Value::Null, json!(rng.u64(..3))),
-                        2 | 3 => {
-                            let v = json!(rng.u64(..2));
-                            ("write", v.clone(), v)
-                        }
-                        _ => {
-                            let v = json!([rng.u64(..2), rng.u64(..3)]);
-                            ("cas", v.clone(), v)
-                        }
-                    };
-                    ops.push(Op::new(0, Process::Client(ids[p]), OpType::Invoke, f, arg));
-                    pending[p] = Some((ids[p], f, ret));
+        let h = random_history_ending(
+            &mut rng,
+            n,
+            procs,
+            &mut |r| match r.u64(..5) {
+                0 | 1 => ("read", Value::Null, json!(r.u64(..3))),
+                2 | 3 => {
+                    let v = json!(r.u64(..2));
+                    ("write", v.clone(), v)
                 }
-                None => {}
-                Some((id, f, ret)) => {
-                    if f != "read" && rng.f64() < 0.6 {
-                        // Timed out: never completes.
-                        ids[p] += procs;
-                        continue;
-                    }
-                    ops.push(Op::new(0, Process::Client(id), OpType::Ok, f, ret));
+                _ => {
+                    let v = json!([r.u64(..2), r.u64(..3)]);
+                    ("cas", v.clone(), v)
                 }
-            }
-        }
-        let h = History::new(ops);
+            },
+            // Writes and cas time out and never complete, often.
+            &mut |r, f| (f == "read" || r.f64() >= 0.6).then_some(OpType::Ok),
+        );
         let m = CasRegister::new(Scalar::Null);
         let fast = linear::check(&m, &h, &no_shortcuts).unwrap().valid;
         let slow = brute::is_linearizable(&m, &h).unwrap();

@@ -47,6 +47,16 @@ pub fn parse_position(out: &str) -> Option<i64> {
         .and_then(|l| l.parse().ok())
 }
 
+/// `Ok` if every node's step succeeded, else every failure, joined.
+fn all_ok(results: Vec<Result<String, String>>) -> Result<(), String> {
+    let failed: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
+}
+
 /// Printed on stderr by a probe that found the DB's process gone.
 const EXITED: &str = "faultline: the DB exited";
 
@@ -173,15 +183,10 @@ impl Db {
             if !stuck.is_empty() {
                 self.stop_nodes(&stuck).await?;
                 let jobs = self.render_on(&stuck, reset)?;
-                let failed: Vec<String> = self
-                    .each_node("db.recover.reset", jobs, Duration::from_secs(120))
-                    .await
-                    .into_iter()
-                    .filter_map(Result::err)
-                    .collect();
-                if !failed.is_empty() {
-                    return Err(failed.join("; "));
-                }
+                all_ok(
+                    self.each_node("db.recover.reset", jobs, Duration::from_secs(120))
+                        .await,
+                )?;
                 steps.reset = stuck.clone();
                 self.start_nodes(&stuck, None).await?;
             }
@@ -215,21 +220,14 @@ impl Db {
                 Ok((i, format!("{kill}; rm -f {}", quote(&pidfile))))
             })
             .collect::<Result<Vec<_>, String>>()?;
-        let failed: Vec<String> = self
-            .each_node(
+        all_ok(
+            self.each_node(
                 "stopping the DB to recover it",
                 jobs,
                 Duration::from_secs(30),
             )
-            .await
-            .into_iter()
-            .filter_map(Result::err)
-            .collect();
-        if failed.is_empty() {
-            Ok(())
-        } else {
-            Err(failed.join("; "))
-        }
+            .await,
+        )
     }
 
     /// Starts the DB on `nodes`, daemonized as always, with `command` (a
@@ -240,17 +238,7 @@ impl Db {
             .iter()
             .map(|&i| Ok((i, self.start_script_with(i, command)?)))
             .collect::<Result<Vec<_>, String>>()?;
-        let failed: Vec<String> = self
-            .each_node("start", jobs, Duration::from_secs(60))
-            .await
-            .into_iter()
-            .filter_map(Result::err)
-            .collect();
-        if failed.is_empty() {
-            Ok(())
-        } else {
-            Err(failed.join("; "))
-        }
+        all_ok(self.each_node("start", jobs, Duration::from_secs(60)).await)
     }
 
     /// Polls `probe` (a template) on `nodes` until it passes on each, at
