@@ -848,13 +848,28 @@ async fn nemesis_loop(
 /// it does not come back by itself, recorded as the nemesis's `recover`
 /// event (the positions and the node chosen).
 async fn recover(s: &Shared, db: &Db) {
-    if s.plan.db.recover.is_none() {
+    if s.plan.db.recover.is_none() || s.stop.load(Ordering::Relaxed) {
         return;
     }
     // Before the fallback stops what is left: a node that exited is seen.
     probe_alive(s, db, "fault").await;
     let started = Instant::now();
-    let Some(r) = db.recover_if_stuck().await else {
+    // Ctrl-C does not wait for it: the teardown stops the DB through its
+    // pidfiles, whatever the fallback had got to.
+    let work = db.recover_if_stuck();
+    tokio::pin!(work);
+    let recovered = loop {
+        tokio::select! {
+            r = &mut work => break r,
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                if s.stop.load(Ordering::Relaxed) {
+                    log_line(s, "recover: interrupted");
+                    return;
+                }
+            }
+        }
+    };
+    let Some(r) = recovered else {
         log_line(
             s,
             &format!(
