@@ -17,12 +17,6 @@
 //! Model states are interned to `u32` ids and transitions memoized, so the
 //! inner loop hashes integers, not states.
 //!
-//! Indeterminate ops with the same input are interchangeable once invoked
-//! (none has a return to meet), so of each such class only the earliest
-//! invoked one not yet linearized is tried ([`Twins`]): a history with 200
-//! timed-out writes of five values has 200 choices per step, not 2^200
-//! subsets to visit.
-//!
 //! When the search succeeds, its stack holds the linearization it found:
 //! the lifted calls, in the order they took effect. Asked to, it hands that
 //! order back (the witness); otherwise it costs nothing.
