@@ -12,7 +12,9 @@
 //! (none has a return to meet), so of each such class only the earliest
 //! invoked one not yet linearized is tried ([`Twins`]): with 200 timed-out
 //! writes of five values, what has been linearized of them is five counts,
-//! not one of 2^200 subsets.
+//! not one of 2^200 subsets. And at each step the completed ops are tried
+//! before the indeterminate ones, so the paths that use fewer of those come
+//! first.
 //!
 //! Model states are interned to `u32` ids and transitions memoized, so the
 //! inner loop hashes integers, not states.
@@ -305,6 +307,10 @@ pub(crate) fn search<M: Model>(
     let mut entry = list.next[0];
     let mut iterations = 0u64;
     let mut twins = Twins::new(calls);
+    // At each step the completed ops are tried first and the indeterminate
+    // ones only after (`late`): paths that use fewer of them come first.
+    let mut late = false;
+    let mut lates: Vec<bool> = Vec::new();
 
     let outcome = loop {
         if remaining == 0 {
@@ -319,7 +325,7 @@ pub(crate) fn search<M: Model>(
         }
         if entry != NIL && list.is_call[entry as usize] {
             let op = list.op[entry as usize];
-            if !twins.next_of_its_class(op) {
+            if (calls[op as usize].ret.is_none() != late) || !twins.next_of_its_class(op) {
                 entry = list.next[entry as usize];
                 continue;
             }
@@ -327,6 +333,8 @@ pub(crate) fn search<M: Model>(
                 linearized.insert(op);
                 if cache.insert(&linearized, next) {
                     stack.push((entry, state));
+                    lates.push(late);
+                    late = false;
                     state = next;
                     if calls[op as usize].ret.is_some() {
                         remaining -= 1;
@@ -341,7 +349,13 @@ pub(crate) fn search<M: Model>(
             entry = list.next[entry as usize];
             continue;
         }
-        // A return (or the end): its op cannot be linearized from here.
+        // A return (or the end): the indeterminate ops invoked before it
+        // are tried next; after them, its op cannot be linearized from here.
+        if !late {
+            late = true;
+            entry = list.next[0];
+            continue;
+        }
         if entry != NIL {
             note_stuck(
                 &mut stuck,
@@ -362,6 +376,7 @@ pub(crate) fn search<M: Model>(
         };
         let op = list.op[call as usize];
         state = prev;
+        late = lates.pop().unwrap_or(false);
         linearized.remove(op);
         twins.give_back(op);
         if calls[op as usize].ret.is_some() {
