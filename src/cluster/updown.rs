@@ -477,10 +477,14 @@ pub fn down(name: &str) -> Result<Vec<String>, HostError> {
         removed.push(format!("state {}", dir.display()));
     }
     if State::all().is_empty() {
-        // Only empty directories that `up` made; remove_dir refuses others.
-        for d in [Path::new(NODE_DATA_DIR).to_path_buf(), Layout::root()] {
-            let _ = std::fs::remove_dir(d);
-        }
+        // Only an empty directory that `up` made; remove_dir refuses
+        // others. Not NODE_DATA_DIR, though it is empty on the host: it is
+        // the mount point of every running node's data directory, in their
+        // mount namespaces, and removing it unmounts them all — those of
+        // clusters under other state directories too, which this root's
+        // `State::all()` does not see (found when two tests' clusters, in
+        // two roots, ran at once: the other's DB lost its pidfile).
+        let _ = std::fs::remove_dir(Layout::root());
     }
     Ok(removed)
 }
