@@ -19,6 +19,8 @@
 //! sequential reads of random written values and a read of a value nobody
 //! wrote (invalid); `info-writes-valid N`: the reads walk through the
 //! written values without coming back to one (valid).
+//! `register-seq OPS`: one register, one process, writes of fresh values
+//! and reads of them alternating, sequential (valid).
 //! `set-full-one OPS`:
 //! one set (no keys), 10 processes adding fresh integers, 1% info adds
 //! (half of them took effect and are read later), and 32 reads of the
@@ -28,7 +30,9 @@
 //! every read after the 16th (lost, so the history is invalid).
 
 use faultline_checkers::format::jsonl;
-use faultline_checkers::synth::{info_writes_history, register_history, InfoReads, RegisterSpec};
+use faultline_checkers::synth::{
+    info_writes_history, register_history, sequential_register_history, InfoReads, RegisterSpec,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -117,6 +121,14 @@ fn main() {
         "info-writes-valid" => Some(InfoReads::Consistent),
         _ => None,
     };
+    if kind == "register-seq" {
+        let h = sequential_register_history(ops);
+        if let Err(e) = jsonl::write(std::io::stdout().lock(), &h) {
+            eprintln!("synth: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if let Some(how) = reads {
         let h = info_writes_history(ops, ops, how, 42);
         if let Err(e) = jsonl::write(std::io::stdout().lock(), &h) {
@@ -153,7 +165,7 @@ fn main() {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: synth kv|pathological|info-writes|info-writes-valid|list-append|list-append-rc|list-append-si|\
+        "usage: synth kv|pathological|register-seq|info-writes|info-writes-valid|list-append|list-append-rc|list-append-si|\
          set-full|set-full-one|set-full-one-lost|counter|bank|queue|unique-ids|long-fork OPS"
     );
     std::process::exit(254)

@@ -152,6 +152,29 @@ fn event(pid: u64, kind: OpType, p: &Pending, value: Value, spec: &RegisterSpec,
     op
 }
 
+/// One register, one process: `ops` ops alternating a write of a fresh
+/// value (1, 2, ...) and a read of it, each completed before the next is
+/// invoked: linearizable, and the shape of a long single-register run.
+pub fn sequential_register_history(ops: usize) -> History {
+    let mut events = Vec::with_capacity(2 * ops);
+    let mut time = 0i64;
+    for i in 0..ops {
+        let (f, v) = if i % 2 == 0 {
+            ("write", json!(i / 2 + 1))
+        } else {
+            ("read", json!(i / 2 + 1))
+        };
+        let invoke_value = if f == "read" { Value::Null } else { v.clone() };
+        for (kind, value) in [(OpType::Invoke, invoke_value), (OpType::Ok, v)] {
+            time += 1 + (i as i64 * 7919) % 1000;
+            let mut op = Op::new(0, Process::Client(0), kind, f, value);
+            op.time = time;
+            events.push(op);
+        }
+    }
+    History::new(events)
+}
+
 /// Changes the value of one `ok` read (chosen from `seed`) to a value no op
 /// wrote. Returns `None` if the history has no ok read.
 pub fn corrupt_read(history: &History, seed: u64) -> Option<History> {
