@@ -40,6 +40,37 @@ impl Hasher for FxHasher {
 /// `HashMap` builder for [`FxHasher`].
 pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 
+/// [`FxHasher`] with its result mixed ([`mix64`]) at the end, for tables
+/// keyed by values from the history (register values, partition keys):
+/// Fx alone leaves the low bits of an integer's hash to its low bits, so
+/// values that are multiples of a power of two would share buckets.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct MixedHasher(FxHasher);
+
+impl Hasher for MixedHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.write(bytes);
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0.write_u8(i);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.0.write_u32(i);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0.write_u64(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.0.write_usize(i);
+    }
+    fn finish(&self) -> u64 {
+        mix64(self.0.finish())
+    }
+}
+
+/// `HashMap` builder for [`MixedHasher`].
+pub(crate) type MixedBuild = BuildHasherDefault<MixedHasher>;
+
 /// Hasher for keys that are already uniformly random `u64`s.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct IdentityHasher(u64);

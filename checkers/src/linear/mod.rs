@@ -39,9 +39,11 @@ mod cache;
 mod explain;
 mod hash;
 mod shortcut;
+mod values;
 mod witness;
 
 pub(crate) use hash::FxBuild;
+use hash::MixedBuild;
 pub(crate) mod search;
 
 pub use explain::{Failure, OpSummary};
@@ -451,7 +453,7 @@ pub(crate) fn partition<M: Model>(
 ) -> Result<Vec<Partition<M>>, CheckError> {
     let pairs = history.pairs()?;
     let mut parts: Vec<Partition<M>> = Vec::new();
-    let mut by_key: HashMap<Option<String>, usize> = HashMap::new();
+    let mut by_key: HashMap<Option<String>, usize, MixedBuild> = HashMap::default();
     for pair in pairs {
         let invoke = &history[pair.invoke];
         let outcome = pair.outcome(history);

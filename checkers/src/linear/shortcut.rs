@@ -38,8 +38,8 @@
 //! not 1 and 2).
 
 use super::search::Call;
+use super::values::ValueTable;
 use crate::model::{Model, RegisterView, Scalar};
-use std::collections::HashMap;
 
 /// Cap on pruning rounds (each round can only remove ops: dropping an
 /// indeterminate cas may make another value unobserved).
@@ -87,20 +87,19 @@ pub(crate) fn prune<M: Model>(model: &M, calls: &[Call<M>]) -> Vec<usize> {
     };
     let mut keep = all;
     for _ in 0..PRUNE_ROUNDS {
-        let mut observed: HashMap<&Scalar, ()> = HashMap::new();
-        for &i in &keep {
-            match views[i] {
-                RegisterView::Read(v) | RegisterView::Cas(v, _) => {
-                    observed.insert(v, ());
-                }
-                RegisterView::Write(_) => {}
-            }
+        let read = keep.iter().filter_map(|&i| match views[i] {
+            RegisterView::Read(v) | RegisterView::Cas(v, _) => Some(v),
+            RegisterView::Write(_) => None,
+        });
+        let mut observed: ValueTable<'_, ()> = ValueTable::for_keys(read.clone());
+        for v in read {
+            observed.insert(v, ());
         }
         let before = keep.len();
         keep.retain(|&i| {
             calls[i].ret.is_some()
                 || match views[i] {
-                    RegisterView::Write(v) | RegisterView::Cas(_, v) => observed.contains_key(v),
+                    RegisterView::Write(v) | RegisterView::Cas(_, v) => observed.contains(v),
                     RegisterView::Read(_) => true,
                 }
         });
@@ -122,6 +121,15 @@ pub(crate) fn decide<M: Model>(model: &M, calls: &[Call<M>]) -> Option<Decision>
     unique_values(initial, calls, &views)
 }
 
+/// The values the calls write (writes and cas ops), in call order: the
+/// keys of the tables keyed by written value.
+fn written<'a, 'v>(views: &'v [RegisterView<'a>]) -> impl Iterator<Item = &'a Scalar> + Clone + 'v {
+    views.iter().filter_map(|v| match v {
+        RegisterView::Write(x) | RegisterView::Cas(_, x) => Some(*x),
+        RegisterView::Read(_) => None,
+    })
+}
+
 /// Step 2: a completed read (or cas) of a value that is not the initial
 /// value and that no write or cas invoked before the read completed writes.
 fn unproduced_read<M: Model>(
@@ -130,10 +138,10 @@ fn unproduced_read<M: Model>(
     views: &[RegisterView<'_>],
 ) -> Option<Refutation> {
     // Each written value's earliest-invoked writer.
-    let mut first_writer: HashMap<&Scalar, usize> = HashMap::new();
+    let mut first_writer: ValueTable<'_, usize> = ValueTable::for_keys(written(views));
     for (i, v) in views.iter().enumerate() {
         if let RegisterView::Write(x) | RegisterView::Cas(_, x) = v {
-            let e = first_writer.entry(x).or_insert(i);
+            let e = first_writer.get_or_insert_with(x, || i);
             if calls[i].call < calls[*e].call {
                 *e = i;
             }
@@ -283,7 +291,8 @@ fn unique_values<M: Model>(
     // Cluster 0 is the initial value's; a write of the initial value or a
     // value written twice makes reads ambiguous: leave it to the search.
     let mut clusters = vec![Cluster::new(None)];
-    let mut of_value: HashMap<&Scalar, usize> = HashMap::new();
+    let mut of_value: ValueTable<'_, usize> =
+        ValueTable::for_keys(written(views).chain(std::iter::once(initial)));
     of_value.insert(initial, 0);
     for (i, v) in views.iter().enumerate() {
         match v {
