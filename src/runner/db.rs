@@ -302,9 +302,8 @@ impl Db {
         let Some((probe, _)) = &self.plan.ready else {
             return Ok(());
         };
-        let timeout = &timeout;
         let scripts = self.render_all(probe)?;
-        let deadline = super::later(*timeout);
+        let deadline = super::later(timeout);
         let mut last = Vec::new();
         while Instant::now() < deadline {
             match self

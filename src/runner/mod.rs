@@ -836,7 +836,8 @@ async fn nemesis_loop(
             }
         }
         *s.fault.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        if fault.kind().restarts() && names.iter().all(|n| fault.nodes().contains(n)) {
+        let hit = fault.nodes();
+        if fault.kind().restarts() && names.iter().all(|n| hit.contains(n)) {
             recover(s, db).await;
         }
         pause(s, interval).await;
