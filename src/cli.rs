@@ -35,10 +35,115 @@ pub enum Command {
     Report(ReportArgs),
     /// Browse a store's runs and reports in a browser (read-only).
     Serve(ServeArgs),
+    /// Maelstrom mode: run Maelstrom nodes (Gossip Glomers solutions)
+    /// unchanged on a simulated network.
+    #[command(subcommand, after_help = "Reference: docs/maelstrom.md")]
+    Maelstrom(MaelstromCmd),
     /// The fault filesystem on a node (run there by `faultline test`; not
     /// for direct use).
     #[command(subcommand, hide = true)]
     Disk(DiskCmd),
+}
+
+/// `faultline maelstrom ...`.
+#[derive(Subcommand, Debug)]
+pub enum MaelstromCmd {
+    /// Run one Maelstrom test, as `./maelstrom test` does.
+    Test(MaelstromArgs),
+}
+
+/// Arguments of `faultline maelstrom test`: Maelstrom's flags and
+/// defaults, and faultline's own (marked).
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Exit status: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or a node that does not start or answer init, 255 internal error.\n\nExamples:\n  faultline maelstrom test -w echo --bin ./echo.py --node-count 1 --time-limit 10\n  faultline maelstrom test -w broadcast --bin ./broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition\n  faultline maelstrom test -w g-counter --bin ./counter --node-count 3 --rate 100 --time-limit 20 --nemesis partition,kill\n\nReference: docs/maelstrom.md"
+)]
+pub struct MaelstromArgs {
+    /// What workload to run.
+    #[arg(short = 'w', long, default_value = "lin-kv")]
+    pub workload: String,
+    /// Path to the binary that runs a node.
+    #[arg(long, value_name = "FILE")]
+    pub bin: PathBuf,
+    /// Arguments for the binary.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+    /// How many nodes to run (n0, n1, ...); overrides --nodes.
+    #[arg(long, value_name = "NUM")]
+    pub node_count: Option<usize>,
+    /// Comma-separated node ids (default n1..n5, as Maelstrom's).
+    #[arg(long, value_name = "IDS")]
+    pub nodes: Option<String>,
+    /// Seconds of workload.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_seconds)]
+    pub time_limit: f64,
+    /// Approximate requests per second, all clients together.
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+    /// Clients: `10` or `2n` (2 per node).
+    #[arg(long, value_name = "N|Kn", default_value = "1n")]
+    pub concurrency: String,
+    /// Mean network latency in ms.
+    #[arg(long, value_name = "MILLIS", default_value_t = 0)]
+    pub latency: u64,
+    /// Latency distribution: constant, uniform or exponential.
+    #[arg(long, value_name = "TYPE", default_value = "constant")]
+    pub latency_dist: String,
+    /// Comma-separated faults: partition (Maelstrom's), and faultline's
+    /// one-way, kill, pause, loss, duplicate.
+    #[arg(long, value_name = "FAULTS", default_value = "")]
+    pub nemesis: String,
+    /// Seconds between faults, on average.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
+    pub nemesis_interval: f64,
+    /// `total` (every op must succeed) or the fraction of ops that must.
+    #[arg(long, value_name = "total|FRACTION")]
+    pub availability: Option<String>,
+    /// Broadcast topology: grid, line, tree, tree2, tree3, tree4, total.
+    #[arg(long, value_name = "SPEC", default_value = "grid")]
+    pub topology: String,
+    /// Comma-separated consistency models to check (txn workloads).
+    #[arg(long, value_name = "MODELS", default_value = "strict-serializable")]
+    pub consistency_models: String,
+    /// Keys in use at once (txn and kafka workloads).
+    #[arg(long, value_name = "INT")]
+    pub key_count: Option<usize>,
+    /// Micro-ops per transaction, at most.
+    #[arg(long, value_name = "INT", default_value_t = 4)]
+    pub max_txn_length: usize,
+    /// Writes per key before the txn workloads move to a fresh key.
+    #[arg(long, value_name = "INT", default_value_t = 16)]
+    pub max_writes_per_key: usize,
+    /// Show the nodes' stderr as they write it (it is always kept in
+    /// nodes/<id>/stderr.log).
+    #[arg(long)]
+    pub log_stderr: bool,
+    /// Log messages as they are sent (faultline.log).
+    #[arg(long)]
+    pub log_net_send: bool,
+    /// Log messages as they are delivered (faultline.log).
+    #[arg(long)]
+    pub log_net_recv: bool,
+    /// faultline: seed of the generator, latencies, drops and faults
+    /// (default: a fresh one, printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// faultline: the store directory.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// faultline: seconds to wait after healing before the final reads
+    /// (Maelstrom: 10).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub recovery_time: f64,
+    /// faultline: probability of each loss/duplicate fault's drop or copy.
+    #[arg(long, value_name = "P", default_value_t = 0.3)]
+    pub loss_probability: f64,
+    /// faultline: give up checking after this many seconds (unknown).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0, value_parser = parse_seconds)]
+    pub check_time_limit: f64,
+    /// faultline: messages kept for the report's message diagram.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub journal_limit: usize,
 }
 
 /// `faultline disk ...`: the fault filesystem's helper, run on a node.

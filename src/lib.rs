@@ -23,6 +23,7 @@ pub mod cluster;
 pub mod cmd;
 pub mod control;
 pub mod exit;
+pub mod maelstrom;
 pub mod report;
 pub mod runner;
 pub mod spec;

@@ -176,6 +176,8 @@ pub enum GrudgeSpec {
     MajoritiesRing,
     /// Random 2–3 groups.
     RandomSubsets,
+    /// A random minority stops hearing the others; they still hear it.
+    OneWay,
     /// Given explicitly: node → nodes it drops.
     Explicit(BTreeMap<String, Vec<String>>),
 }
@@ -190,11 +192,12 @@ impl FromStr for GrudgeSpec {
             "bridge" => GrudgeSpec::Bridge,
             "majorities-ring" => GrudgeSpec::MajoritiesRing,
             "random" | "random-subsets" => GrudgeSpec::RandomSubsets,
+            "one-way" => GrudgeSpec::OneWay,
             other => match other.strip_prefix("isolate:") {
                 Some(node) => GrudgeSpec::Isolate(Some(node.to_string())),
                 None => {
                     return Err(format!(
-                        "unknown grudge {other:?}; expected halves, one, isolate:NODE, primaries, bridge, majorities-ring or random"
+                        "unknown grudge {other:?}; expected halves, one, isolate:NODE, primaries, bridge, majorities-ring, random or one-way"
                     ))
                 }
             },
@@ -220,6 +223,7 @@ impl GrudgeSpec {
             GrudgeSpec::Bridge => grudge::bridge(nodes, rng),
             GrudgeSpec::MajoritiesRing => grudge::majorities_ring(nodes, rng),
             GrudgeSpec::RandomSubsets => grudge::random_subsets(nodes, rng),
+            GrudgeSpec::OneWay => grudge::one_way(nodes, rng),
             GrudgeSpec::Explicit(m) => grudge::explicit(nodes, m)?,
         })
     }

@@ -82,6 +82,23 @@ pub fn majorities_ring(nodes: &[String], rng: &mut Rng) -> Grudge {
     g
 }
 
+/// A one-way partition: a random minority (at least one node) stops
+/// hearing every other node, while the others still hear it — messages
+/// from the minority get through, replies to it are lost (Maelstrom issue
+/// #23's asymmetric partition).
+pub fn one_way(nodes: &[String], rng: &mut Rng) -> Grudge {
+    let v = shuffled(nodes, rng);
+    let k = if v.len() <= 2 {
+        1
+    } else {
+        1 + rng.usize(..(v.len() - 1) / 2)
+    }
+    .min(v.len());
+    let (deaf, rest) = v.split_at(k);
+    let rest: BTreeSet<String> = rest.iter().cloned().collect();
+    deaf.iter().map(|n| (n.clone(), rest.clone())).collect()
+}
+
 /// A random split into 2 or 3 non-empty groups, cut apart.
 pub fn random_subsets(nodes: &[String], rng: &mut Rng) -> Grudge {
     let v = shuffled(nodes, rng);
@@ -125,6 +142,28 @@ mod tests {
 
     fn nodes(n: usize) -> Vec<String> {
         (1..=n).map(|i| format!("n{i}")).collect()
+    }
+
+    #[test]
+    fn one_way_partitions_cut_one_direction_only() {
+        let ns = nodes(5);
+        for seed in 0..50 {
+            let g = one_way(&ns, &mut Rng::with_seed(seed));
+            let deaf: Vec<&String> = g.keys().collect();
+            assert!(!deaf.is_empty() && deaf.len() <= 2, "{g:?}");
+            for a in &ns {
+                for b in &ns {
+                    if a == b {
+                        continue;
+                    }
+                    let cut = g.contains_key(a) && !g.contains_key(b);
+                    assert_eq!(!hears(&g, a, b), cut, "{a} from {b} in {g:?}");
+                    if cut {
+                        assert!(hears(&g, b, a), "{b} still hears {a}");
+                    }
+                }
+            }
+        }
     }
 
     /// Both directions cut between components, none inside.

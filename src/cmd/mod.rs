@@ -4,6 +4,7 @@ mod check;
 mod cluster;
 mod disk;
 mod dry_run;
+mod maelstrom;
 mod nemesis;
 mod remotes;
 mod report;
@@ -23,5 +24,6 @@ pub fn run(cli: Cli) -> Result<i32, Exit> {
         Command::Report(args) => report::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Disk(c) => disk::run(c),
+        Command::Maelstrom(c) => maelstrom::run(c),
     }
 }

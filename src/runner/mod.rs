@@ -243,9 +243,9 @@ pub async fn run(
     let lines = (1..=ops.len() as u32).collect();
     let history = History::with_lines(ops, lines);
     let mut results = {
-        let (plan, limit) = (plan.clone(), opts.check_limit);
+        let (checks, limit) = (results::Checks::of(&plan), opts.check_limit);
         check_off_runtime(
-            move |cancel| results::check_with(&plan, &history, limit, Some(cancel)),
+            move |cancel| results::check_with(&checks, &history, limit, Some(cancel)),
             &opts.stop,
         )
         .await

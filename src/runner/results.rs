@@ -4,7 +4,7 @@
 //! linearizable checker finds the history valid, its proof goes to
 //! `witness.json` beside `history.jsonl` ([`Results::write_witness`]).
 
-use crate::spec::{Plan, WorkloadKind};
+use crate::spec::{Plan, WorkloadKind, WorkloadOptions};
 use faultline_checkers::elle;
 use faultline_checkers::linear::{self, Options};
 use faultline_checkers::model::{CasRegister, Register, Scalar, Set};
@@ -59,10 +59,37 @@ impl Results {
     }
 }
 
+/// What the checkers need to know of a run: which to run, over what
+/// workload, with which options. A `faultline test` run takes it from its
+/// plan ([`Checks::of`]); Maelstrom mode builds its own.
+#[derive(Clone, Debug)]
+pub struct Checks {
+    /// Checker names, in order.
+    pub checkers: Vec<String>,
+    /// The workload the history comes from.
+    pub workload: WorkloadKind,
+    /// Workload options (bank accounts, set-full's linearizable reads, ...).
+    pub workload_options: WorkloadOptions,
+    /// Consistency models for the elle checker.
+    pub consistency_models: Vec<String>,
+}
+
+impl Checks {
+    /// The checks a test plan asks for.
+    pub fn of(plan: &Plan) -> Checks {
+        Checks {
+            checkers: plan.checkers.clone(),
+            workload: plan.workload,
+            workload_options: plan.workload_options.clone(),
+            consistency_models: plan.consistency_models.clone(),
+        }
+    }
+}
+
 /// One of Jepsen's checkers (`set`, `set-full`, `counter`, `bank`,
 /// `total-queue`, `unique-ids`, `long-fork`), with the spec's options.
 fn jepsen_checker(
-    plan: &Plan,
+    plan: &Checks,
     name: &str,
     history: &History<Datum>,
     text: &mut String,
@@ -95,13 +122,13 @@ fn jepsen_checker(
 }
 
 /// Runs the plan's checkers over `history`.
-pub fn check(plan: &Plan, history: &History, time_limit: Duration) -> Results {
+pub fn check(plan: &Checks, history: &History, time_limit: Duration) -> Results {
     check_with(plan, history, time_limit, None)
 }
 
 /// [`check`], giving up (unknown) once `interrupt` is set.
 pub fn check_with(
-    plan: &Plan,
+    plan: &Checks,
     history: &History,
     time_limit: Duration,
     interrupt: Option<Arc<AtomicBool>>,
@@ -126,7 +153,7 @@ pub fn check_with(
             "stats" => stats(history, &mut text),
             "perf" => perf(history, &mut text),
             "set" | "set-full" | "counter" | "bank" | "total-queue" | "unique-ids"
-            | "long-fork" => {
+            | "long-fork" | "kafka" | "pn-counter" | "echo" => {
                 let compact = compact.get_or_insert_with(|| history.map_values(Datum::of));
                 jepsen_checker(plan, name, compact, &mut text)
             }
@@ -158,7 +185,7 @@ pub fn check_with(
 }
 
 fn linearizable(
-    plan: &Plan,
+    plan: &Checks,
     history: &History,
     limit: Duration,
     interrupt: &Option<Arc<AtomicBool>>,
@@ -223,7 +250,7 @@ fn linearizable(
 }
 
 fn elle(
-    plan: &Plan,
+    plan: &Checks,
     history: &History,
     limit: Duration,
     interrupt: &Option<Arc<AtomicBool>>,
@@ -404,7 +431,7 @@ mod tests {
         );
         let dir = std::env::temp_dir().join(format!("faultline-results-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let r = check(&plan(), &h, Duration::from_secs(30));
+        let r = check(&Checks::of(&plan()), &h, Duration::from_secs(30));
         assert_eq!(r.valid, Validity::Valid);
         assert!(r.text.contains("witness.json"), "{}", r.text);
         assert!(r.write_witness(&dir).unwrap());
@@ -420,9 +447,11 @@ mod tests {
 
         let bad = (0..100)
             .filter_map(|s| corrupt_read(&h, s))
-            .find(|b| check(&plan(), b, Duration::from_secs(30)).valid == Validity::Invalid)
+            .find(|b| {
+                check(&Checks::of(&plan()), b, Duration::from_secs(30)).valid == Validity::Invalid
+            })
             .expect("some corrupted read is invalid");
-        let r = check(&plan(), &bad, Duration::from_secs(30));
+        let r = check(&Checks::of(&plan()), &bad, Duration::from_secs(30));
         assert!(r.witness.is_none());
         std::fs::remove_file(dir.join("witness.json")).unwrap();
         assert!(!r.write_witness(&dir).unwrap());
@@ -462,7 +491,11 @@ mod tests {
             .collect();
         let plan = bank_plan("[bank, stats]");
         assert_eq!(plan.checkers, ["bank", "stats", "db-alive"]);
-        let mut r = check(&plan, &History::new(good.clone()), Duration::from_secs(5));
+        let mut r = check(
+            &Checks::of(&plan),
+            &History::new(good.clone()),
+            Duration::from_secs(5),
+        );
         assert_eq!(r.valid, Validity::Valid, "{}", r.text);
         // The runner adds db-alive; a crash makes the run invalid.
         r.add("db-alive", Validity::Invalid, json!({"valid": false}), &[]);
@@ -472,7 +505,11 @@ mod tests {
 
         let mut bad = good;
         bad.extend(read(4, json!({"0": 5, "1": 4})));
-        let r = check(&plan, &History::new(bad), Duration::from_secs(5));
+        let r = check(
+            &Checks::of(&plan),
+            &History::new(bad),
+            Duration::from_secs(5),
+        );
         assert_eq!(r.valid, Validity::Invalid, "{}", r.text);
         assert_eq!(r.json["checkers"]["stats"]["valid"], true);
         let bank = &r.json["checkers"]["bank"];

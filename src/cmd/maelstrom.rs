@@ -1,0 +1,192 @@
+//! `faultline maelstrom test`: Maelstrom's command line parsed into
+//! [`crate::maelstrom::Options`] (bad flags exit 254 naming the flag), one
+//! test run, the usual end-of-run tables and report, the verdict's exit
+//! code.
+
+use crate::cli::{MaelstromArgs, MaelstromCmd};
+use crate::exit::{bad_input, Exit};
+use crate::maelstrom::{self, workload, Availability, Options};
+use crate::spec::Concurrency;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs a `faultline maelstrom` subcommand.
+pub fn run(cmd: MaelstromCmd) -> Result<i32, Exit> {
+    match cmd {
+        MaelstromCmd::Test(args) => test(&args),
+    }
+}
+
+/// The options a command line gives, or why it is wrong.
+pub fn options(a: &MaelstromArgs) -> Result<Options, String> {
+    let kind: workload::Kind = a.workload.parse()?;
+    let nodes: Vec<String> = match (a.node_count, &a.nodes) {
+        (Some(0), _) => return Err("--node-count must be positive".into()),
+        (Some(n), _) => (0..n).map(|i| format!("n{i}")).collect(),
+        (None, Some(list)) => list
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        (None, None) => (1..=5).map(|i| format!("n{i}")).collect(),
+    };
+    if nodes.is_empty() {
+        return Err("--nodes names no node".into());
+    }
+    for n in &nodes {
+        if crate::maelstrom::protocol::is_client(n) || crate::maelstrom::service::is_service(n) {
+            return Err(format!(
+                "node id {n:?} is a client's or a service's; pick another"
+            ));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(d) = nodes.iter().find(|n| !seen.insert(n.as_str())) {
+        return Err(format!("--nodes names {d} twice"));
+    }
+    let concurrency = Concurrency::parse(&a.concurrency)
+        .map_err(|e| format!("--concurrency: {e}"))?
+        .workers(nodes.len());
+    if !(a.rate >= 0.0 && a.rate.is_finite()) {
+        return Err(format!("--rate {}: must be a non-negative number", a.rate));
+    }
+    if !(0.0..=1.0).contains(&a.loss_probability) {
+        return Err(format!(
+            "--loss-probability {}: must be between 0 and 1",
+            a.loss_probability
+        ));
+    }
+    if !(a.recovery_time >= 0.0 && a.recovery_time.is_finite()) {
+        return Err(format!(
+            "--recovery-time {}: must be non-negative",
+            a.recovery_time
+        ));
+    }
+    let bin = if a.bin.components().count() == 1 && !a.bin.exists() {
+        // A bare name: found on PATH by the spawn.
+        a.bin.clone()
+    } else {
+        if !a.bin.is_file() {
+            return Err(format!("--bin {}: no such file", a.bin.display()));
+        }
+        std::fs::canonicalize(&a.bin).map_err(|e| format!("--bin {}: {e}", a.bin.display()))?
+    };
+    let availability = a
+        .availability
+        .as_deref()
+        .map(str::parse::<Availability>)
+        .transpose()?;
+    let nemesis: Vec<String> = a
+        .nemesis
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    // Checked now, so a bad name is a bad argument.
+    maelstrom::nemesis::Nemesis::new(&nemesis, Duration::from_secs(1), 0, 0.1)?;
+    if kind == workload::Kind::Broadcast {
+        workload::topology(&a.topology, &nodes)?;
+    }
+    let consistency_models: Vec<String> = a
+        .consistency_models
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    for m in &consistency_models {
+        if faultline_checkers::elle::models::canonical(m).is_none() {
+            return Err(format!(
+                "--consistency-models: unknown model {m:?}; expected one of {}",
+                faultline_checkers::elle::models::names().join(", ")
+            ));
+        }
+    }
+    let default_keys = if kind == workload::Kind::Kafka { 4 } else { 3 };
+    let seed = a.seed.unwrap_or_else(|| fastrand::u64(..));
+    Ok(Options {
+        workload: kind,
+        bin,
+        args: a.args.clone(),
+        time_limit: Duration::from_secs_f64(a.time_limit),
+        rate: a.rate,
+        concurrency,
+        latency: Duration::from_millis(a.latency),
+        latency_dist: a.latency_dist.parse()?,
+        nemesis,
+        nemesis_interval: Duration::from_secs_f64(a.nemesis_interval),
+        availability,
+        topology: a.topology.clone(),
+        consistency_models,
+        workload_options: workload::Options {
+            key_count: a.key_count.unwrap_or(default_keys).max(1),
+            max_txn_length: a.max_txn_length.max(1),
+            max_writes_per_key: a.max_writes_per_key.max(1),
+            node_count: nodes.len(),
+            ops_per_key: 60,
+        },
+        nodes,
+        log_stderr: a.log_stderr,
+        log_net_send: a.log_net_send,
+        log_net_recv: a.log_net_recv,
+        seed,
+        store: a.store.clone(),
+        recovery: Duration::from_secs_f64(a.recovery_time),
+        loss_probability: a.loss_probability,
+        check_limit: Duration::from_secs_f64(a.check_time_limit),
+        journal_limit: a.journal_limit,
+    })
+}
+
+fn test(a: &MaelstromArgs) -> Result<i32, Exit> {
+    let opts = options(a).map_err(bad_input)?;
+    crate::say!(
+        "maelstrom {} on {} nodes ({} clients), seed {}{}",
+        opts.workload.name(),
+        opts.nodes.len(),
+        opts.concurrency,
+        opts.seed,
+        if a.seed.is_none() {
+            " (fresh; --seed reproduces it)"
+        } else {
+            ""
+        }
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Exit::Internal(e.into()))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    rt.spawn({
+        let stop = stop.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                crate::say!("\ninterrupted: stopping clients and nodes, checking what was recorded (Ctrl-C again aborts)");
+                stop.store(true, Ordering::Relaxed);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(crate::exit::INTERNAL);
+                }
+            }
+        }
+    });
+    let outcome = rt.block_on(maelstrom::run::run(opts, stop)).map_err(|e| {
+        if e.bad_input {
+            bad_input(e.message)
+        } else {
+            Exit::Internal(anyhow::anyhow!(e.message))
+        }
+    })?;
+    let (summary, _) = super::report::after_run(&outcome.dir, &outcome.summary);
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", summary.trim_end());
+    let _ = writeln!(
+        out,
+        "verdict: {}  (store: {})",
+        outcome.valid,
+        outcome.dir.display()
+    );
+    // Dropping the runtime kills what is left (kill_on_drop children).
+    rt.shutdown_timeout(Duration::from_secs(2));
+    Ok(outcome.valid.exit_code())
+}
