@@ -254,11 +254,6 @@ impl Net {
         lock(&self.inboxes).remove(id);
     }
 
-    /// Whether `id` is on the network.
-    pub fn knows(&self, id: &str) -> bool {
-        lock(&self.inboxes).contains_key(id)
-    }
-
     /// Sends a message into the network.
     pub fn send(&self, msg: Message) {
         let _ = self.tx.send(msg);

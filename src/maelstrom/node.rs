@@ -49,6 +49,8 @@ pub struct ProtocolError {
 pub struct Nodes {
     bin: PathBuf,
     args: Vec<String>,
+    /// Every node id of the test.
+    ids: Arc<Vec<String>>,
     dir: PathBuf,
     net: Arc<Net>,
     log_stderr: bool,
@@ -63,10 +65,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Nodes {
-    /// Nodes running `bin args...`, logging under `dir/nodes/<id>/`.
+    /// Nodes `ids` running `bin args...`, logging under `dir/nodes/<id>/`.
     pub fn new(
         bin: PathBuf,
         args: Vec<String>,
+        ids: Vec<String>,
         dir: &Path,
         net: Arc<Net>,
         log_stderr: bool,
@@ -75,6 +78,7 @@ impl Nodes {
         Nodes {
             bin,
             args,
+            ids: Arc::new(ids),
             dir: dir.join("nodes"),
             net,
             log_stderr,
@@ -162,11 +166,12 @@ impl Nodes {
         });
         // stdout: messages into the network.
         {
-            let (net, errors, start, id) = (
+            let (net, errors, start, id, ids) = (
                 self.net.clone(),
                 self.errors.clone(),
                 self.start,
                 id.to_string(),
+                self.ids.clone(),
             );
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stdout).lines();
@@ -177,7 +182,7 @@ impl Nodes {
                         continue;
                     }
                     match Message::parse(&line) {
-                        Ok(m) if !net.knows(&m.dest) => record(
+                        Ok(m) if !addressable(&m.dest, &ids) => record(
                             &errors,
                             start,
                             &id,
@@ -319,6 +324,15 @@ impl Nodes {
             signal(r.pid, libc::SIGKILL);
         }
     }
+}
+
+/// Whether a node may send to `dest`: a node of the test (even one that
+/// is down), a service, or a client (even one that has gone: a late reply
+/// is no error).
+fn addressable(dest: &str, ids: &[String]) -> bool {
+    ids.iter().any(|i| i == dest)
+        || super::service::is_service(dest)
+        || super::protocol::is_client(dest)
 }
 
 /// Sends `sig` to the process group `pid` leads (ours: spawned with

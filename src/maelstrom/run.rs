@@ -247,6 +247,7 @@ pub async fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<Outcome, RunErr
     let procs = Nodes::new(
         opts.bin.clone(),
         opts.args.clone(),
+        opts.nodes.clone(),
         &dir,
         net.clone(),
         opts.log_stderr,

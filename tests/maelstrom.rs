@@ -1,0 +1,268 @@
+//! Maelstrom mode against the node corpus in tests/maelstrom/nodes/: real
+//! node processes (Python 3, and the Rust examples) through
+//! `faultline maelstrom test`, each correct node valid and each buggy twin
+//! invalid for the reason its docstring gives, asserted on the checkers'
+//! fields in results.json. The runs are short (a few seconds) and run
+//! concurrently: they only sleep and exchange lines.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python(node: &str) -> String {
+    root()
+        .join("tests/maelstrom/nodes/python")
+        .join(node)
+        .display()
+        .to_string()
+}
+
+/// A Rust node from examples/, built by `cargo test` beside the binary.
+fn example(name: &str) -> String {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_faultline"));
+    let p = bin.parent().unwrap().join("examples").join(name);
+    assert!(
+        p.is_file(),
+        "{} is not built (cargo test builds the examples; `cargo build --examples` does too)",
+        p.display()
+    );
+    p.display().to_string()
+}
+
+struct Run {
+    code: i32,
+    results: Value,
+    out: String,
+}
+
+/// Runs `faultline maelstrom test ARGS` into a fresh store and reads the
+/// run's results.json.
+fn maelstrom(name: &str, args: &[&str]) -> Run {
+    let store = std::env::temp_dir().join(format!("fl-maelstrom-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["maelstrom", "test"])
+        .args(args)
+        .args(["--store", store.to_str().unwrap(), "--recovery-time", "2"])
+        .output()
+        .expect("faultline runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results = std::fs::read_to_string(store.join("latest/results.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let _ = std::fs::remove_dir_all(&store);
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        results,
+        out: text,
+    }
+}
+
+/// One corpus case: the command line, the exit code, and what
+/// results.json must say.
+struct Case {
+    name: &'static str,
+    args: Vec<String>,
+    code: i32,
+    check: fn(&Value) -> Result<(), String>,
+}
+
+fn case(
+    name: &'static str,
+    bin: String,
+    args: &str,
+    code: i32,
+    check: fn(&Value) -> Result<(), String>,
+) -> Case {
+    let mut a: Vec<String> = vec!["--bin".into(), bin];
+    a.extend(args.split_whitespace().map(String::from));
+    Case {
+        name,
+        args: a,
+        code,
+        check,
+    }
+}
+
+fn field<'a>(r: &'a Value, path: &str) -> &'a Value {
+    r.pointer(path).unwrap_or(&Value::Null)
+}
+
+fn want(cond: bool, what: impl FnOnce() -> String) -> Result<(), String> {
+    if cond {
+        Ok(())
+    } else {
+        Err(what())
+    }
+}
+
+fn no_protocol_errors(r: &Value) -> Result<(), String> {
+    want(field(r, "/checkers/protocol/error_count") == 0, || {
+        format!("protocol errors: {}", field(r, "/checkers/protocol/errors"))
+    })
+}
+
+fn set_lost(r: &Value) -> Result<(), String> {
+    let lost = field(r, "/checkers/set-full/lost_count")
+        .as_u64()
+        .unwrap_or(0);
+    want(lost > 0, || {
+        format!("no lost elements: {}", field(r, "/checkers/set-full"))
+    })
+}
+
+fn set_valid(r: &Value) -> Result<(), String> {
+    no_protocol_errors(r)?;
+    let c = field(r, "/checkers/set-full");
+    want(
+        c["valid"] == true && c["lost_count"] == 0 && c["stable_count"].as_u64() > Some(10),
+        || format!("set-full: {c}"),
+    )
+}
+
+fn valid_with(checker: &'static str) -> fn(&Value) -> Result<(), String> {
+    // One function per checker name, since fn pointers cannot capture.
+    match checker {
+        "echo" => |r| valid_checker(r, "echo"),
+        "unique-ids" => |r| valid_checker(r, "unique-ids"),
+        "pn-counter" => |r| valid_checker(r, "pn-counter"),
+        "linearizable" => |r| valid_checker(r, "linearizable"),
+        "elle" => |r| valid_checker(r, "elle"),
+        "kafka" => |r| valid_checker(r, "kafka"),
+        _ => unreachable!(),
+    }
+}
+
+fn valid_checker(r: &Value, name: &str) -> Result<(), String> {
+    no_protocol_errors(r)?;
+    let c = field(r, &format!("/checkers/{name}"));
+    want(c["valid"] == true, || format!("{name}: {c}"))?;
+    let oks = field(r, "/checkers/availability/ok_count")
+        .as_u64()
+        .unwrap_or(0);
+    want(oks >= 20, || format!("only {oks} ops ok"))
+}
+
+fn corpus() -> Vec<Case> {
+    let p = python;
+    vec![
+        case("echo", p("echo.py"), "-w echo --node-count 1 --time-limit 3 --rate 50", 0, valid_with("echo")),
+        case(
+            "unique-ids",
+            p("unique_ids.py"),
+            "-w unique-ids --node-count 3 --time-limit 4 --rate 200 --nemesis partition --nemesis-interval 1 --availability total",
+            0,
+            valid_with("unique-ids"),
+        ),
+        case("unique-ids-bare", p("unique_ids_bare.py"), "-w unique-ids --node-count 3 --time-limit 3 --rate 100", 1, |r| {
+            let d = field(r, "/checkers/unique-ids/duplicated_count").as_u64().unwrap_or(0);
+            want(d > 0, || format!("no duplicates: {}", field(r, "/checkers/unique-ids")))
+        }),
+        case(
+            "broadcast-retry-partition",
+            p("broadcast_retry.py"),
+            "-w broadcast --node-count 5 --time-limit 6 --rate 30 --nemesis partition --nemesis-interval 1",
+            0,
+            set_valid,
+        ),
+        case(
+            "broadcast-flood-partition",
+            p("broadcast_flood.py"),
+            "-w broadcast --node-count 5 --time-limit 6 --rate 30 --nemesis partition --nemesis-interval 1 --seed 3",
+            1,
+            set_lost,
+        ),
+        case("g-set", p("g_set.py"), "-w g-set --node-count 3 --time-limit 4 --rate 30 --nemesis partition --nemesis-interval 1", 0, set_valid),
+        case("g-set-local", p("g_set_local.py"), "-w g-set --node-count 3 --time-limit 3 --rate 30", 1, set_lost),
+        case("g-counter-seq-kv", p("g_counter_seqkv.py"), "-w g-counter --node-count 3 --time-limit 4 --rate 50", 0, valid_with("pn-counter")),
+        case("g-counter-local", p("g_counter_local.py"), "-w g-counter --node-count 3 --time-limit 3 --rate 50", 1, |r| {
+            let c = field(r, "/checkers/pn-counter");
+            want(c["valid"] == false && !c["errors"].as_array().is_none_or(Vec::is_empty), || format!("pn-counter: {c}"))
+        }),
+        case(
+            "pn-counter",
+            p("pn_counter.py"),
+            "-w pn-counter --node-count 3 --time-limit 4 --rate 50 --nemesis partition --nemesis-interval 1",
+            0,
+            valid_with("pn-counter"),
+        ),
+        case("lin-kv-proxy", p("lin_kv_proxy.py"), "-w lin-kv --node-count 3 --time-limit 4 --rate 100 --concurrency 2n", 0, valid_with("linearizable")),
+        case("lww-kv-proxy", p("lww_kv_proxy.py"), "-w lin-kv --node-count 3 --time-limit 4 --rate 100 --concurrency 2n", 1, |r| {
+            let c = field(r, "/checkers/linearizable");
+            want(c["valid"] == false, || format!("linearizable: {c}"))
+        }),
+        case("kafka-leader", p("kafka_leader.py"), "-w kafka --node-count 3 --time-limit 4 --rate 100 --concurrency 2n", 0, valid_with("kafka")),
+        case("kafka-local", p("kafka_local.py"), "-w kafka --node-count 3 --time-limit 4 --rate 100 --concurrency 2n", 1, |r| {
+            let c = field(r, "/checkers/kafka");
+            want(c["valid"] == false, || format!("kafka: {c}"))
+        }),
+        case(
+            "txn-list-append-lin-kv",
+            p("txn_lin_kv.py"),
+            "-w txn-list-append --node-count 3 --time-limit 4 --rate 50 --concurrency 2n",
+            0,
+            valid_with("elle"),
+        ),
+        case("txn-list-append-local", p("txn_local.py"), "-w txn-list-append --node-count 3 --time-limit 4 --rate 50 --concurrency 2n", 1, |r| {
+            let c = field(r, "/checkers/elle");
+            want(c["valid"] == false, || format!("elle: {c}"))
+        }),
+        case(
+            "txn-rw-register-lin-kv",
+            p("txn_rw_lin_kv.py"),
+            "-w txn-rw-register --node-count 3 --time-limit 4 --rate 50 --concurrency 2n",
+            0,
+            valid_with("elle"),
+        ),
+    ]
+}
+
+/// Runs cases concurrently; fails with every case that went wrong.
+fn run_all(cases: Vec<Case>) {
+    let handles: Vec<_> = cases
+        .into_iter()
+        .map(|c| {
+            std::thread::spawn(move || {
+                let args: Vec<&str> = c.args.iter().map(String::as_str).collect();
+                let r = maelstrom(c.name, &args);
+                let verdict = if r.code != c.code {
+                    Err(format!("exit {} (expected {})", r.code, c.code))
+                } else {
+                    (c.check)(&r.results)
+                };
+                verdict.map_err(|e| {
+                    format!(
+                        "{}: {e}\n  faultline maelstrom test {}\n{}",
+                        c.name,
+                        c.args.join(" "),
+                        r.out
+                    )
+                })
+            })
+        })
+        .collect();
+    let failures: Vec<String> = handles
+        .into_iter()
+        .filter_map(|h| h.join().expect("case thread").err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} cases failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn the_python_corpus_gets_its_verdicts() {
+    run_all(corpus());
+}
