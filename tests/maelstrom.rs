@@ -266,3 +266,184 @@ fn run_all(cases: Vec<Case>) {
 fn the_python_corpus_gets_its_verdicts() {
     run_all(corpus());
 }
+
+/// Writes an executable Python node with `body` after a minimal init
+/// handler, and returns its path.
+fn script(name: &str, after_init: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("fl-maelstrom-nodes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let text = format!(
+        r#"#!/usr/bin/env python3
+import json, sys, time
+for line in sys.stdin:
+    m = json.loads(line)
+    b = m["body"]
+    if b["type"] == "init":
+        print(json.dumps({{"src": b["node_id"], "dest": m["src"], "body": {{"type": "init_ok", "in_reply_to": b["msg_id"]}}}}), flush=True)
+{after_init}
+"#
+    );
+    std::fs::write(&path, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn nodes_that_break_the_protocol_are_named_with_what_they_did() {
+    let garbage = script(
+        "garbage.py",
+        "        print('hello from stdout', flush=True)",
+    );
+    let exits = script(
+        "exits.py",
+        "        print('boom: out of cheese', file=sys.stderr, flush=True)\n        sys.exit(3)",
+    );
+    let mute = std::env::temp_dir().join(format!("fl-maelstrom-mute-{}.sh", std::process::id()));
+    std::fs::write(
+        &mute,
+        "#!/bin/sh\necho 'starting up, never answering' >&2\nexec sleep 60\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&mute, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mute = mute.display().to_string();
+    let threads = vec![
+        std::thread::spawn(move || {
+            let r = maelstrom(
+                "garbage",
+                &[
+                    "-w",
+                    "echo",
+                    "--bin",
+                    &garbage,
+                    "--node-count",
+                    "1",
+                    "--time-limit",
+                    "2",
+                    "--rate",
+                    "5",
+                ],
+            );
+            assert_eq!(r.code, 1, "{}", r.out);
+            let e = field(&r.results, "/checkers/protocol/errors/0");
+            assert_eq!(e["node"], "n0", "{e}");
+            let msg = e["error"].as_str().unwrap_or("");
+            assert!(
+                msg.contains("stdout line 2 is not a Maelstrom message")
+                    && msg.contains("hello from stdout"),
+                "{msg}"
+            );
+        }),
+        std::thread::spawn(move || {
+            let r = maelstrom(
+                "exits",
+                &[
+                    "-w",
+                    "echo",
+                    "--bin",
+                    &exits,
+                    "--node-count",
+                    "2",
+                    "--time-limit",
+                    "2",
+                    "--rate",
+                    "5",
+                ],
+            );
+            assert_eq!(r.code, 1, "{}", r.out);
+            let errs = field(&r.results, "/checkers/protocol/errors")
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(errs.len(), 2, "both nodes exited: {errs:?}");
+            let msg = errs[0]["error"].as_str().unwrap_or("");
+            assert!(
+                msg.contains("exited on its own")
+                    && msg.contains("exit status: 3")
+                    && msg.contains("boom: out of cheese"),
+                "{msg}"
+            );
+        }),
+        std::thread::spawn(move || {
+            let r = maelstrom(
+                "mute",
+                &[
+                    "-w",
+                    "echo",
+                    "--bin",
+                    &mute,
+                    "--node-count",
+                    "2",
+                    "--time-limit",
+                    "2",
+                ],
+            );
+            assert_eq!(r.code, 254, "{}", r.out);
+            assert!(
+                r.out
+                    .contains("did not answer init with init_ok within 10 s")
+                    && r.out.contains("never answering"),
+                "{}",
+                r.out
+            );
+        }),
+        std::thread::spawn(|| {
+            for (args, want) in [
+                (
+                    vec!["-w", "nope", "--bin", "/bin/true"],
+                    "unknown workload \"nope\"",
+                ),
+                (
+                    vec![
+                        "-w",
+                        "echo",
+                        "--bin",
+                        "/bin/true",
+                        "--nemesis",
+                        "partition,flood",
+                    ],
+                    "unknown fault \"flood\"",
+                ),
+                (
+                    vec!["-w", "echo", "--bin", "/no/such/node"],
+                    "--bin /no/such/node: no such file",
+                ),
+                (
+                    vec![
+                        "-w",
+                        "broadcast",
+                        "--bin",
+                        "/bin/true",
+                        "--topology",
+                        "ring",
+                    ],
+                    "unknown topology",
+                ),
+                (
+                    vec![
+                        "-w",
+                        "txn-list-append",
+                        "--bin",
+                        "/bin/true",
+                        "--consistency-models",
+                        "serialisable",
+                    ],
+                    "unknown model",
+                ),
+                (
+                    vec!["-w", "echo", "--bin", "/bin/true", "--availability", "most"],
+                    "--availability",
+                ),
+            ] {
+                let r = maelstrom("bad-args", &args);
+                assert_eq!(r.code, 254, "{args:?}: {}", r.out);
+                assert!(r.out.contains(want), "{args:?}: {}", r.out);
+            }
+        }),
+    ];
+    for t in threads {
+        t.join().unwrap();
+    }
+}

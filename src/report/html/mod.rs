@@ -19,6 +19,7 @@ pub mod elle;
 mod files;
 pub mod lanes;
 pub mod linear;
+pub mod messages;
 pub mod perf;
 pub mod svg;
 mod tables;
@@ -107,6 +108,9 @@ pub fn render(run: &RunReport, facts: &Facts) -> String {
         out.push_str(&perf::latency(facts));
     }
     out.push_str(&perf::throughput(&run.history, facts));
+    if let Some(m) = messages::section(&run.results) {
+        out.push_str(&m);
+    }
     let mut failing = None;
     for (name, c) in run.checkers() {
         if let Some(s) = linear::section(name, c, &run.history, facts) {
