@@ -5,7 +5,7 @@ replicas merged last-write-wins), so reads can be stale and cas can succeed
 against an old value.
 
 Expected verdict: invalid (not linearizable) with several clients, e.g.
---node-count 3 --concurrency 6 (stale reads).
+--node-count 3 --rate 100 (stale reads).
 """
 import os
 import sys
