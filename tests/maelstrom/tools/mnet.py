@@ -11,7 +11,10 @@ with src/dest/body and src equal to the node's id, or the run fails.
 Services (all in-process, simplified):
   lin-kv   a linearizable map: read/write/cas, errors 20 and 22,
            create_if_not_exists on cas
-  seq-kv   the same map (a linearizable store is a legal seq-kv)
+  seq-kv   sequentially consistent: every state is kept; a request that
+           changes nothing may be served from any state between the last
+           one this client saw and the newest (so reads can be stale), a
+           changing one runs on the newest state
   lww-kv   3 replicas; each request goes to a random replica and replicas
            merge last-write-wins only now and then, so reads can be stale
   lin-tso  ts -> ts_ok with 0, 1, 2, ...
@@ -63,6 +66,29 @@ class KVState:
         return {"type": "error", "code": 10, "text": "unsupported %r" % t}
 
 
+class SeqKV:
+    """Maelstrom-style seq-kv: stale but per-client monotonic reads."""
+
+    def __init__(self):
+        self.states = [{}]
+        self.seen = {}  # client -> index of the last state it observed
+
+    def handle(self, body, client):
+        lo = self.seen.get(client, 0)
+        i = random.randint(lo, len(self.states) - 1)
+        kv = KVState()
+        kv.m = dict(self.states[i])
+        reply = kv.handle(body)
+        if kv.m == self.states[i]:
+            self.seen[client] = i
+            return reply
+        kv.m = dict(self.states[-1])
+        reply = kv.handle(body)
+        self.states.append(kv.m)
+        self.seen[client] = len(self.states) - 1
+        return reply
+
+
 class LWW:
     """Replicas of KVState with per-key Lamport timestamps merged rarely."""
 
@@ -108,7 +134,7 @@ class Net:
         self.lines = {i: 0 for i in self.ids}
         self.services = {}
         if services:
-            self.services = {"lin-kv": KVState(), "seq-kv": KVState(),
+            self.services = {"lin-kv": KVState(), "seq-kv": SeqKV(),
                              "lww-kv": LWW()}
             self.tso = 0
         for nid in self.ids:
@@ -168,6 +194,8 @@ class Net:
                 if dest == "lin-tso":
                     reply = {"type": "ts_ok", "ts": self.tso}
                     self.tso += 1
+                elif dest == "seq-kv":
+                    reply = self.services[dest].handle(body, src)
                 else:
                     reply = self.services[dest].handle(body)
                 reply["in_reply_to"] = body.get("msg_id")

@@ -144,6 +144,78 @@ def _txn(argv, w):
     return good
 
 
+def _parallel(net, jobs):
+    """Runs each job(client_name) in its own thread; returns their results."""
+    import threading
+    results = [None] * len(jobs)
+
+    def run(i):
+        results[i] = jobs[i]("c%d" % (i + 1))
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return results
+
+
+def _counter_concurrent(argv):
+    """6 clients add concurrently on 3 nodes (stale seq-kv in mnet)."""
+    net = Net(argv, 3)
+
+    def job(c):
+        total = 0
+        for d in range(1, 11):
+            r = net.call(net.ids[int(c[1:]) % 3], {"type": "add", "delta": d}, client=c)
+            ok(r is not None and r["type"] == "add_ok", r)
+            total += d
+        return total
+
+    want = sum(_parallel(net, [job] * 6))
+    time.sleep(1.0)
+    reads = [net.call(n, {"type": "read"})["value"] for n in net.ids]
+    net.close()
+    return all(r == want for r in reads)
+
+
+def _txn_concurrent(argv):
+    """6 clients append unique elements to 3 keys on 3 nodes at once; every
+    read must be a prefix of the final list, every append present once."""
+    net = Net(argv, 3)
+
+    def job(c):
+        i, seen = int(c[1:]), []
+        for j in range(8):
+            k, v = (i + j) % 3, i * 100 + j
+            r = net.call(net.ids[i % 3], {"type": "txn", "txn": [["r", k, None], ["append", k, v]]},
+                         timeout=20, client=c)
+            ok(r is not None and r["type"] == "txn_ok", r)
+            seen.append((k, r["txn"][0][2] or [], v))
+        return seen
+
+    obs = [o for res in _parallel(net, [job] * 6) for o in res]
+    final = net.call("n0", {"type": "txn", "txn": [["r", k, None] for k in range(3)]})["txn"]
+    net.close()
+    final = {op[1]: op[2] or [] for op in final}
+    good = sorted(v for k in final for v in final[k]) == sorted(v for _, _, v in obs)
+    for k, before, v in obs:
+        good &= final[k][:len(before)] == before and v in final[k][len(before):]
+    return good
+
+
+def _kafka_concurrent(argv):
+    net = Net(argv, 3)
+
+    def job(c):
+        return [net.call(net.ids[int(c[1:]) % 3], {"type": "send", "key": "k", "msg": int(c[1:]) * 100 + j},
+                         client=c)["offset"] for j in range(10)]
+
+    offs = [o for res in _parallel(net, [job] * 6) for o in res]
+    net.close()
+    return len(set(offs)) == len(offs)
+
+
 SCENARIOS = {
     # name: (scenario, expected result)
     "echo": (t_echo, True),
@@ -164,6 +236,14 @@ SCENARIOS = {
     "txn_lin_kv": (lambda a: _txn(a, "append"), True),
     "txn_local": (lambda a: _txn(a, "append"), False),
     "txn_rw_lin_kv": (lambda a: _txn(a, "w"), True),
+    "g_counter_seqkv_concurrent": (_counter_concurrent, True),
+    "pn_counter_concurrent": (_counter_concurrent, True),
+    "g_counter_local_concurrent": (_counter_concurrent, False),
+    "g_counter_seqkv_stale_concurrent": (_counter_concurrent, False),
+    "txn_lin_kv_concurrent": (_txn_concurrent, True),
+    "txn_local_concurrent": (_txn_concurrent, False),
+    "kafka_leader_concurrent": (_kafka_concurrent, True),
+    "kafka_local_concurrent": (_kafka_concurrent, False),
     # For Rust examples via --bin:
     "broadcast": (lambda a: _broadcast(a, True), True),
     "g_counter": (lambda a: _counter(a, [1, 2, 3, 4, 5, 6]), True),
@@ -179,7 +259,8 @@ def main(args):
     failed = 0
     for name in names:
         fn, want = SCENARIOS[name]
-        argv = [binary] if binary else [os.path.join(NODES, FILE.get(name, name) + ".py")]
+        base = FILE.get(name, name.replace("_concurrent", ""))
+        argv = [binary] if binary else [os.path.join(NODES, base + ".py")]
         t0 = time.time()
         try:
             got = fn(argv)

@@ -22,13 +22,15 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
 import threading  # noqa: E402
 
-from node import (KEY_DOES_NOT_EXIST, PRECONDITION_FAILED, TIMEOUT,  # noqa: E402
+from node import (KEY_DOES_NOT_EXIST, PRECONDITION_FAILED,  # noqa: E402
                   TEMPORARILY_UNAVAILABLE, KV, Node, RPCError, log)
 
 node = Node()
 kv = KV(node, "seq-kv", timeout=1.0)
 add_lock = threading.Lock()
 sync_counter = [0]
+# g_counter_seqkv_stale.py turns this off to get the buggy twin.
+SYNC_BEFORE_READ = True
 
 
 def key_of(n):
@@ -60,9 +62,8 @@ def add(msg):
                         break
                     except RPCError as e2:
                         e = e2
-                code = TIMEOUT if e.code == TIMEOUT else e.code
                 log("add failed:", e)
-                node.error(msg, code, "cas: %s" % e)
+                node.error(msg, e.code, "cas: %s" % e)
                 return
         else:
             node.error(msg, TEMPORARILY_UNAVAILABLE, "too much contention")
@@ -76,7 +77,8 @@ def read(msg):
         with add_lock:
             sync_counter[0] += 1
             n = sync_counter[0]
-        kv.write("sync-%s" % node.node_id, n)
+        if SYNC_BEFORE_READ:
+            kv.write("sync-%s" % node.node_id, n)
         total = 0
         for other in node.node_ids:
             total += kv.read(key_of(other), 0)

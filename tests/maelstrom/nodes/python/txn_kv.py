@@ -20,7 +20,7 @@ import random
 import time
 
 from node import (KEY_DOES_NOT_EXIST, PRECONDITION_FAILED,
-                  TEMPORARILY_UNAVAILABLE, TIMEOUT, KV, RPCError, log)
+                  TEMPORARILY_UNAVAILABLE, KV, RPCError, log)
 
 DB_KEY = "db"
 
@@ -57,8 +57,7 @@ def serve(node, apply_ops):
                     time.sleep(random.uniform(0, 0.002 * min(attempt, 20)))
                     continue
                 log("txn cas failed:", e)
-                code = TIMEOUT if e.code == TIMEOUT else e.code
-                node.error(msg, code, "cas: %s" % e)
+                node.error(msg, e.code, "cas: %s" % e)
                 return
         else:
             node.error(msg, TEMPORARILY_UNAVAILABLE, "too much contention")
