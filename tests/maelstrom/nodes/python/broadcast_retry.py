@@ -69,7 +69,9 @@ def resend():
             continue
         batch = dict(queue)
 
-        def acked(_reply, n=n, batch=batch):
+        def acked(reply, n=n, batch=batch):
+            if reply["body"].get("type") != "gossip_ok":
+                return  # e.g. error 11 from a node not yet initialised
             q = unacked.get(n, {})
             for k in batch:
                 q.pop(k, None)

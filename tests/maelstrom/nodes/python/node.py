@@ -117,8 +117,11 @@ class Node:
         line = json.dumps({"src": self.node_id, "dest": dest, "body": body},
                           separators=(",", ":"))
         with self._out_lock:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+            except (BrokenPipeError, ValueError):
+                pass  # the harness has gone; we exit when stdin closes
 
     def send(self, dest, body):
         """Sends ``body`` to ``dest`` without a msg_id (fire and forget)."""
@@ -276,7 +279,10 @@ class Node:
                 log("bad input line:", repr(e), line[:200])
                 continue
             self._dispatch(msg)
-        sys.stdout.flush()
+        try:
+            sys.stdout.flush()
+        except (BrokenPipeError, ValueError):
+            pass
 
 
 class KV:
