@@ -19,7 +19,8 @@
 //!   the order that proves a valid verdict ([`linear::Witness`]).
 //! - [`elle`]: Elle's transactional checkers (list-append, rw-register).
 //! - [`jepsen`]: Jepsen's set, set-full, counter, bank, long-fork,
-//!   unique-ids, total-queue and stats checkers.
+//!   unique-ids, total-queue, stats and kafka checkers.
+//! - [`maelstrom`]: Maelstrom's pn-counter (and g-counter) and echo checkers.
 //! - `brute` and `synth` (with the `testing` feature): a brute-force reference checker and a seeded
 //!   generator of random histories, for tests and benchmarks.
 //!
@@ -46,6 +47,7 @@ pub mod format;
 pub mod history;
 pub mod jepsen;
 pub mod linear;
+pub mod maelstrom;
 pub mod model;
 pub mod op;
 #[cfg(feature = "testing")]

@@ -6,6 +6,10 @@
 //! some probability, ends `info`, having taken effect or not. Interleaving
 //! those steps at random yields histories that are linearizable by
 //! construction; [`corrupt_read`] then breaks one read.
+//!
+//! [`kafka_jsonl`] writes the history of a correct Kafka-style log service
+//! (Maelstrom's kafka workload) straight as JSONL text, so that histories
+//! of millions of messages are cheap to make.
 
 use crate::history::History;
 use crate::op::{Op, OpType, Process};
@@ -275,4 +279,217 @@ pub fn info_writes_history(writes: usize, reads: usize, how: InfoReads, seed: u6
         push(&mut ops, reader, OpType::Ok, "read", json!(writes + 1));
     }
     History::new(ops)
+}
+
+/// Shape of a simulated kafka workload ([`kafka_jsonl`]).
+#[derive(Clone, Debug)]
+pub struct KafkaSpec {
+    /// Messages to send (each send is one op).
+    pub messages: usize,
+    /// Concurrent client processes.
+    pub processes: usize,
+    /// Keys (logs), `k0`, `k1`, ...
+    pub keys: usize,
+    /// Probability that a send or poll ends `info` (the process then
+    /// continues under a new id).
+    pub info: f64,
+}
+
+/// A client's state in [`kafka_jsonl`].
+struct KClient {
+    pid: u64,
+    /// Assigned keys and the next log position of each.
+    assigned: Vec<(usize, usize)>,
+    pending: Option<KPending>,
+}
+
+enum KPending {
+    Send(usize, i64),
+    Poll,
+    Assign(Vec<usize>),
+}
+
+/// The history (JSONL text) of clients of a correct log service per
+/// `spec`, from `seed`: each key's log gets messages at increasing, sparse
+/// offsets; sends and polls take effect when they complete (an `info` one
+/// took effect or not, at random); processes assign random keys, resuming
+/// each at the key's committed position (the furthest any poll got); at the
+/// end one fresh process assigns every key and polls from the beginning
+/// until it has read every log. Such a history has no anomaly and nothing
+/// unseen, except messages of `info` sends that took effect after all.
+pub fn kafka_jsonl(spec: &KafkaSpec, seed: u64) -> String {
+    use std::fmt::Write as _;
+    let mut rng = Rng::with_seed(seed);
+    let keys = spec.keys.max(1);
+    // Per key: (offset, message) in log order; committed positions.
+    let mut logs: Vec<Vec<(i64, i64)>> = vec![Vec::new(); keys];
+    let mut next_off: Vec<i64> = vec![0; keys];
+    let mut committed: Vec<usize> = vec![0; keys];
+    let mut clients: Vec<KClient> = (0..spec.processes.max(1) as u64)
+        .map(|pid| KClient {
+            pid,
+            assigned: Vec::new(),
+            pending: None,
+        })
+        .collect();
+    let n = clients.len() as u64;
+    let mut out = String::with_capacity(spec.messages * 160);
+    let mut index = 0u64;
+    let mut time = 0i64;
+    let mut line = |out: &mut String, pid: u64, kind: &str, f: &str, value: &str, time: i64| {
+        let _ = writeln!(
+            out,
+            r#"{{"index":{index},"time":{time},"process":{pid},"type":"{kind}","f":"{f}","value":{value}}}"#
+        );
+        index += 1;
+    };
+    let mut msg = 0i64;
+    let mut started = 0;
+    let poll_value = |logs: &[Vec<(i64, i64)>],
+                      assigned: &mut Vec<(usize, usize)>,
+                      rng: &mut Rng,
+                      max: usize| {
+        let mut v = String::from(r#"[["poll",{"#);
+        let mut first = true;
+        for (k, pos) in assigned.iter_mut() {
+            let take = rng.usize(..=max).min(logs[*k].len() - *pos);
+            if take == 0 && rng.bool() {
+                continue;
+            }
+            if !first {
+                v.push(',');
+            }
+            first = false;
+            let _ = write!(v, r#""k{k}":["#);
+            for (j, (o, m)) in logs[*k][*pos..*pos + take].iter().enumerate() {
+                let _ = write!(v, "{}[{o},{m}]", if j > 0 { "," } else { "" });
+            }
+            v.push(']');
+            *pos += take;
+        }
+        v.push_str("}]]");
+        v
+    };
+    while started < spec.messages || clients.iter().any(|c| c.pending.is_some()) {
+        let slot = rng.usize(..clients.len());
+        let c = &mut clients[slot];
+        time += 1 + rng.i64(..1000);
+        match c.pending.take() {
+            None if started >= spec.messages => {}
+            None if c.assigned.is_empty() || rng.f64() < 0.02 => {
+                let mut ks: Vec<usize> = (0..keys).filter(|_| rng.f64() < 0.5).collect();
+                if ks.is_empty() {
+                    ks.push(rng.usize(..keys));
+                }
+                let list: Vec<String> = ks.iter().map(|k| format!("\"k{k}\"")).collect();
+                line(
+                    &mut out,
+                    c.pid,
+                    "invoke",
+                    "assign",
+                    &format!("[{}]", list.join(",")),
+                    time,
+                );
+                c.pending = Some(KPending::Assign(ks));
+            }
+            None if rng.bool() => {
+                started += 1;
+                msg += 1;
+                let k = rng.usize(..keys);
+                line(
+                    &mut out,
+                    c.pid,
+                    "invoke",
+                    "send",
+                    &format!(r#"[["send","k{k}",{msg}]]"#),
+                    time,
+                );
+                c.pending = Some(KPending::Send(k, msg));
+            }
+            None => {
+                line(&mut out, c.pid, "invoke", "poll", r#"[["poll"]]"#, time);
+                c.pending = Some(KPending::Poll);
+            }
+            Some(KPending::Assign(ks)) => {
+                let list: Vec<String> = ks.iter().map(|k| format!("\"k{k}\"")).collect();
+                line(
+                    &mut out,
+                    c.pid,
+                    "ok",
+                    "assign",
+                    &format!("[{}]", list.join(",")),
+                    time,
+                );
+                let old = std::mem::take(&mut c.assigned);
+                c.assigned = ks
+                    .iter()
+                    .map(|&k| {
+                        (
+                            k,
+                            old.iter().find(|a| a.0 == k).map_or(committed[k], |a| a.1),
+                        )
+                    })
+                    .collect();
+            }
+            Some(KPending::Send(k, m)) => {
+                let info = rng.f64() < spec.info;
+                if !info || rng.bool() {
+                    next_off[k] += 1 + rng.i64(..3);
+                    logs[k].push((next_off[k], m));
+                }
+                if info {
+                    line(
+                        &mut out,
+                        c.pid,
+                        "info",
+                        "send",
+                        &format!(r#"[["send","k{k}",{m}]]"#),
+                        time,
+                    );
+                    c.pid += n;
+                    c.assigned.clear();
+                } else {
+                    let o = next_off[k];
+                    line(
+                        &mut out,
+                        c.pid,
+                        "ok",
+                        "send",
+                        &format!(r#"[["send","k{k}",[{o},{m}]]]"#),
+                        time,
+                    );
+                }
+            }
+            Some(KPending::Poll) => {
+                if rng.f64() < spec.info {
+                    line(&mut out, c.pid, "info", "poll", r#"[["poll"]]"#, time);
+                    c.pid += n;
+                    c.assigned.clear();
+                } else {
+                    let v = poll_value(&logs, &mut c.assigned, &mut rng, 5);
+                    for &(k, pos) in &c.assigned {
+                        committed[k] = committed[k].max(pos);
+                    }
+                    line(&mut out, c.pid, "ok", "poll", &v, time);
+                }
+            }
+        }
+    }
+    // Final polls: a fresh process reads every log from the beginning.
+    let pid = clients.iter().map(|c| c.pid).max().unwrap_or(0) + n;
+    let all: Vec<String> = (0..keys).map(|k| format!("\"k{k}\"")).collect();
+    let all = format!("[{}]", all.join(","));
+    for kind in ["invoke", "ok"] {
+        time += 1;
+        line(&mut out, pid, kind, "assign", &all, time);
+    }
+    let mut assigned: Vec<(usize, usize)> = (0..keys).map(|k| (k, 0)).collect();
+    while assigned.iter().any(|&(k, pos)| pos < logs[k].len()) {
+        time += 1;
+        line(&mut out, pid, "invoke", "poll", r#"[["poll"]]"#, time);
+        let v = poll_value(&logs, &mut assigned, &mut rng, 1000);
+        time += 1;
+        line(&mut out, pid, "ok", "poll", &v, time);
+    }
+    out
 }

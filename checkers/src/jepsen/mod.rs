@@ -13,6 +13,7 @@
 
 pub mod bank;
 pub mod counter;
+pub mod kafka;
 pub mod long_fork;
 pub mod set;
 pub mod set_full;
@@ -43,6 +44,9 @@ pub const NAMES: &[&str] = &[
     "unique-ids",
     "total-queue",
     "stats",
+    "kafka",
+    "pn-counter",
+    "echo",
 ];
 
 /// Options some checkers take.
@@ -73,7 +77,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn new<T: Serialize>(valid: Validity, result: &T, lines: Vec<String>) -> Report {
+    pub(crate) fn new<T: Serialize>(valid: Validity, result: &T, lines: Vec<String>) -> Report {
         Report {
             valid,
             json: serde_json::to_value(result).unwrap_or_else(|e| {
@@ -197,6 +201,9 @@ fn check_one(name: &str, history: &History<Datum>, opts: &Options) -> Result<Rep
         "unique-ids" => unique_ids::check(history),
         "total-queue" => total_queue::check(history),
         "stats" => Ok(stats::check(history)),
+        "kafka" => kafka::check(history),
+        "pn-counter" => crate::maelstrom::pn_counter::check(history),
+        "echo" => crate::maelstrom::echo::check(history),
         other => Err(bad(
             0,
             format!(
@@ -217,6 +224,9 @@ pub fn operations(name: &str) -> &'static [&'static str] {
         "long-fork" => &["read", "txn", "write"],
         "unique-ids" => &["generate"],
         "total-queue" => &["enqueue", "dequeue", "drain"],
+        "kafka" => &["send", "poll", "txn"],
+        "pn-counter" => &["add", "read"],
+        "echo" => &["echo"],
         _ => &[],
     }
 }
