@@ -373,7 +373,7 @@ pub fn kafka_jsonl(spec: &KafkaSpec, seed: u64) -> String {
     while started < spec.messages || clients.iter().any(|c| c.pending.is_some()) {
         let slot = rng.usize(..clients.len());
         let c = &mut clients[slot];
-        time += 1 + rng.i64(..1000);
+        time += 1 + rng.i64(0..1000);
         match c.pending.take() {
             None if started >= spec.messages => {}
             None if c.assigned.is_empty() || rng.f64() < 0.02 => {
@@ -434,7 +434,7 @@ pub fn kafka_jsonl(spec: &KafkaSpec, seed: u64) -> String {
             Some(KPending::Send(k, m)) => {
                 let info = rng.f64() < spec.info;
                 if !info || rng.bool() {
-                    next_off[k] += 1 + rng.i64(..3);
+                    next_off[k] += 1 + rng.i64(0..3);
                     logs[k].push((next_off[k], m));
                 }
                 if info {

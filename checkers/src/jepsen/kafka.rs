@@ -255,12 +255,14 @@ impl Parsed {
                             Datum::Null => continue,
                             Datum::List(xs) => xs.clone(),
                             Datum::Ints(xs) if xs.is_empty() => continue,
-                            other => return Err(bad(
-                                i,
-                                format!(
+                            other => {
+                                return Err(bad(
+                                    i,
+                                    format!(
                                     "expected [[offset, msg], ...] for key {key}, found {other}"
                                 ),
-                            )),
+                                ))
+                            }
                         };
                         for p in list.iter() {
                             let (off, msg) = pair(p, i)?;
@@ -1994,5 +1996,158 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(e.to_string().contains("micro-op"), "{e}");
+    }
+
+    fn synth(messages: usize, info: f64, seed: u64) -> Vec<Value> {
+        let spec = crate::synth::KafkaSpec {
+            messages,
+            processes: 4,
+            keys: 3,
+            info,
+        };
+        crate::synth::kafka_jsonl(&spec, seed)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn check_values(ops: &[Value]) -> Report {
+        let text: String = ops.iter().map(|o| format!("{o}\n")).collect();
+        check(&jsonl::read_as::<Datum>(Path::new("k.jsonl"), &text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn simulated_correct_histories_are_valid() {
+        for seed in 0..40 {
+            let info = if seed % 2 == 0 { 0.0 } else { 0.1 };
+            let r = check_values(&synth(300, info, seed));
+            assert_eq!(r.valid, Validity::Valid, "seed {seed}: {}", r.json);
+            assert_eq!(r.json["error_types"], json!([]), "seed {seed}");
+        }
+    }
+
+    /// Messages dropped from every poll that read them: the lost writes
+    /// and unseen messages, worked out from the offsets directly (in these
+    /// histories each offset has one message, so the version order is the
+    /// offset order).
+    #[test]
+    fn dropped_messages_match_a_direct_oracle() {
+        let mut found = 0;
+        for seed in 0..60 {
+            let mut ops = synth(150, 0.1, seed);
+            let mut rng = fastrand::Rng::with_seed(seed);
+            // Each message, its key and offset, and whether an ok send acked it.
+            let mut sent: HashMap<i64, (String, i64, bool)> = HashMap::default();
+            for o in &ops {
+                if o["f"] == "send" && o["type"] != "invoke" {
+                    let m = &o["value"][0];
+                    if let Some(pair) = m[2].as_array() {
+                        sent.insert(
+                            pair[1].as_i64().unwrap(),
+                            (
+                                m[1].as_str().unwrap().into(),
+                                pair[0].as_i64().unwrap(),
+                                o["type"] == "ok",
+                            ),
+                        );
+                    }
+                }
+            }
+            let dropped: Vec<i64> = sent.keys().copied().filter(|_| rng.f64() < 0.05).collect();
+            for o in ops
+                .iter_mut()
+                .filter(|o| o["f"] == "poll" && o["type"] == "ok")
+            {
+                if let Some(by_key) = o["value"][0][1].as_object_mut() {
+                    for pairs in by_key.values_mut() {
+                        pairs
+                            .as_array_mut()
+                            .unwrap()
+                            .retain(|p| !dropped.contains(&p[1].as_i64().unwrap()));
+                    }
+                }
+            }
+            // The highest offset read per key, after the drops.
+            let mut max_read: HashMap<String, i64> = HashMap::default();
+            for o in ops.iter().filter(|o| o["f"] == "poll" && o["type"] == "ok") {
+                if let Some(by_key) = o["value"][0][1].as_object() {
+                    for (k, pairs) in by_key {
+                        for p in pairs.as_array().unwrap() {
+                            let m = max_read.entry(k.clone()).or_insert(-1);
+                            *m = (*m).max(p[0].as_i64().unwrap());
+                        }
+                    }
+                }
+            }
+            let mut lost: Vec<i64> = dropped
+                .iter()
+                .copied()
+                .filter(|m| {
+                    let (k, off, ok) = &sent[m];
+                    *ok && max_read.get(k).is_some_and(|mr| off < mr)
+                })
+                .collect();
+            let mut unseen: Vec<i64> = dropped.iter().copied().filter(|m| sent[m].2).collect();
+            lost.sort_unstable();
+            unseen.sort_unstable();
+            let r = check_values(&ops);
+            let mut got: Vec<i64> = errs(&r, "lost_write")
+                .iter()
+                .map(|e| e["value"].as_i64().unwrap())
+                .collect();
+            got.sort_unstable();
+            assert_eq!(got, lost, "seed {seed}: lost writes");
+            let mut got_unseen: Vec<i64> = r.json["unseen"]["messages"]
+                .as_object()
+                .map(|m| {
+                    m.values()
+                        .flat_map(|vs| vs.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            got_unseen.sort_unstable();
+            assert_eq!(got_unseen, unseen, "seed {seed}: unseen");
+            assert_eq!(
+                r.valid == Validity::Invalid,
+                !unseen.is_empty(),
+                "seed {seed}"
+            );
+            found += lost.len();
+        }
+        assert!(found > 20, "the oracle found only {found} lost writes");
+    }
+
+    /// A history of a million messages: build with `--release` and run
+    /// with `--ignored --nocapture` to see the time taken.
+    #[test]
+    #[ignore]
+    fn a_million_messages() {
+        let messages = std::env::var("KAFKA_MESSAGES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1_000_000);
+        let spec = crate::synth::KafkaSpec {
+            messages,
+            processes: 10,
+            keys: 8,
+            info: 0.01,
+        };
+        let t = std::time::Instant::now();
+        let text = crate::synth::kafka_jsonl(&spec, 1);
+        let made = t.elapsed();
+        let t = std::time::Instant::now();
+        let h = jsonl::read_as::<Datum>(Path::new("k.jsonl"), &text).unwrap();
+        drop(text);
+        let parsed = t.elapsed();
+        let t = std::time::Instant::now();
+        let r = check(&h).unwrap();
+        let checked = t.elapsed();
+        println!(
+            "{messages} messages, {} ops: generated in {made:?}, parsed in {parsed:?}, checked in {checked:?}: {} {}",
+            h.len(),
+            r.valid,
+            r.lines[0]
+        );
+        assert_eq!(r.valid, Validity::Valid, "{}", r.json["error_types"]);
     }
 }

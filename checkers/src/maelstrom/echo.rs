@@ -110,3 +110,66 @@ pub fn check(history: &History<Datum>) -> Result<Report, CheckError> {
     }
     Ok(Report::new(r.valid, &r, lines))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::jsonl;
+    use serde_json::{json, Value};
+    use std::path::Path;
+
+    fn run(ops: &[(u64, &str, Value)]) -> Report {
+        let mut text = String::new();
+        for (i, (p, t, v)) in ops.iter().enumerate() {
+            let o = json!({"index": i, "process": p, "type": t, "f": "echo", "value": v, "node": format!("n{p}")});
+            text.push_str(&format!("{o}\n"));
+        }
+        check(&jsonl::read_as::<Datum>(Path::new("e.jsonl"), &text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn echoes_that_match_are_valid() {
+        let r = run(&[
+            (0, "invoke", json!("Please echo 35")),
+            (1, "invoke", json!("Please echo 7")),
+            (0, "ok", json!("Please echo 35")),
+            (
+                1,
+                "ok",
+                json!({"type": "echo_ok", "echo": "Please echo 7", "in_reply_to": 1}),
+            ),
+            (2, "invoke", json!("Please echo 9")),
+            (2, "info", json!("Please echo 9")),
+        ]);
+        assert_eq!(r.valid, Validity::Valid, "{}", r.json);
+        assert_eq!(
+            (r.json["attempt_count"].clone(), r.json["ok_count"].clone()),
+            (json!(3), json!(2))
+        );
+    }
+
+    #[test]
+    fn a_different_echo_is_invalid() {
+        let r = run(&[
+            (0, "invoke", json!("Please echo 35")),
+            (0, "ok", json!("Please echo 36")),
+            (1, "invoke", json!("Please echo 1")),
+            (1, "ok", json!("Please echo 1")),
+        ]);
+        assert_eq!(r.valid, Validity::Invalid);
+        assert_eq!(
+            r.json["errors"],
+            json!([{"index": 1, "node": "n0", "sent": "Please echo 35", "got": "Please echo 36"}])
+        );
+        assert_eq!(
+            r.lines[1],
+            r#"op 1 on n0: sent "Please echo 35", got "Please echo 36""#
+        );
+    }
+
+    #[test]
+    fn no_ok_echo_is_unknown() {
+        let r = run(&[(0, "invoke", json!("x")), (0, "fail", json!("x"))]);
+        assert_eq!(r.valid, Validity::Unknown);
+    }
+}

@@ -234,3 +234,170 @@ pub fn check(history: &History<Datum>) -> Result<Report, CheckError> {
     }
     Ok(Report::new(r.valid, &r, lines))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::jsonl;
+    use serde_json::{json, Value};
+    use std::path::Path;
+
+    /// `(process, type, f, value)`; process `None` is the nemesis. Reads
+    /// name node `n{process}`.
+    fn run(ops: &[(Option<u64>, &str, &str, Value)]) -> Report {
+        let mut text = String::new();
+        for (i, (p, t, f, v)) in ops.iter().enumerate() {
+            let mut o = json!({"index": i, "time": i, "type": t, "f": f, "value": v});
+            match p {
+                Some(p) => {
+                    o["process"] = json!(p);
+                    o["node"] = json!(format!("n{p}"));
+                }
+                None => o["process"] = json!("nemesis"),
+            }
+            text.push_str(&format!("{o}\n"));
+        }
+        check(&jsonl::read_as::<Datum>(Path::new("c.jsonl"), &text).unwrap()).unwrap()
+    }
+
+    fn adds() -> Vec<(Option<u64>, &'static str, &'static str, Value)> {
+        vec![
+            (Some(0), "invoke", "add", json!(1)),
+            (Some(0), "ok", "add", json!(1)),
+            (Some(1), "invoke", "add", json!(2)),
+            (Some(1), "ok", "add", json!(2)),
+            (Some(2), "invoke", "add", json!(3)),
+            (Some(2), "info", "add", json!(3)),
+            (Some(3), "invoke", "add", json!(10)),
+            (Some(3), "fail", "add", json!(10)),
+            (Some(4), "invoke", "add", json!(-1)),
+        ]
+    }
+
+    fn final_reads(values: &[i64]) -> Vec<(Option<u64>, &'static str, &'static str, Value)> {
+        let mut ops = vec![(None, "info", "final-reads", Value::Null)];
+        for (p, v) in values.iter().enumerate() {
+            ops.push((Some(10 + p as u64), "invoke", "read", Value::Null));
+            ops.push((Some(10 + p as u64), "ok", "read", json!(v)));
+        }
+        ops
+    }
+
+    #[test]
+    fn final_reads_within_the_acceptable_set_are_valid() {
+        // Definite 3; 3 and -1 may have happened: {2, 3, 5, 6}.
+        let ops: Vec<_> = adds().into_iter().chain(final_reads(&[3, 6, 2])).collect();
+        let r = run(&ops);
+        assert_eq!(r.valid, Validity::Valid, "{}", r.json);
+        assert_eq!(r.json["acceptable"], json!([[2, 3], [5, 6]]));
+        assert_eq!(r.json["final_reads"], json!(3));
+        assert_eq!(r.json["definite_sum"], json!(3));
+        assert_eq!(r.json["indeterminate_adds"], json!(2));
+    }
+
+    #[test]
+    fn a_final_read_outside_is_invalid() {
+        let mut ops: Vec<_> = adds();
+        // A read before the marker may be anything.
+        ops.push((Some(20), "invoke", "read", Value::Null));
+        ops.push((Some(20), "ok", "read", json!(100)));
+        ops.extend(final_reads(&[4, 5]));
+        let r = run(&ops);
+        assert_eq!(r.valid, Validity::Invalid);
+        assert_eq!(
+            r.json["errors"],
+            json!([{"index": 13, "node": "n10", "value": 4}])
+        );
+        assert!(
+            r.lines
+                .iter()
+                .any(|l| l == "op 13 on n10 read 4, not acceptable"),
+            "{:?}",
+            r.lines
+        );
+    }
+
+    #[test]
+    fn without_a_marker_reads_after_every_add_are_final() {
+        let mut ops: Vec<_> = adds();
+        // Process 4's add of -1 completes (ok) here; only later reads count.
+        ops.push((Some(20), "invoke", "read", Value::Null));
+        ops.push((Some(4), "ok", "add", json!(-1)));
+        ops.push((Some(20), "ok", "read", json!(100)));
+        ops.push((Some(21), "invoke", "read", Value::Null));
+        ops.push((Some(21), "ok", "read", json!(5)));
+        let r = run(&ops);
+        assert_eq!(r.json["final_by"], json!("after-adds"));
+        assert_eq!(r.json["acceptable"], json!([[2, 2], [5, 5]]));
+        assert_eq!(r.json["final_reads"], json!(1));
+        assert_eq!(r.valid, Validity::Valid, "{}", r.json);
+        // An add that never completes leaves no read known to be final.
+        let mut ops = adds();
+        ops.push((Some(21), "invoke", "read", Value::Null));
+        ops.push((Some(21), "ok", "read", json!(5)));
+        let r = run(&ops);
+        assert_eq!(r.valid, Validity::Unknown);
+        assert!(
+            r.json["reason"]
+                .as_str()
+                .unwrap()
+                .contains("never completed"),
+            "{}",
+            r.json
+        );
+    }
+
+    #[test]
+    fn no_final_read_is_unknown() {
+        let mut ops = adds();
+        ops.push((None, "info", "final-reads", Value::Null));
+        let r = run(&ops);
+        assert_eq!(r.valid, Validity::Unknown);
+        assert_eq!(r.json["final_reads"], json!(0));
+    }
+
+    #[test]
+    fn acceptable_sets_are_every_subset_sum() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..300 {
+            let n = rng.usize(0..10);
+            let deltas: Vec<i64> = (0..n)
+                .map(|_| {
+                    if rng.bool() {
+                        rng.i64(-5..5)
+                    } else {
+                        rng.i64(-40..40)
+                    }
+                })
+                .collect();
+            let definite = rng.i64(-20..20);
+            let mut sums = std::collections::BTreeSet::new();
+            for mask in 0u32..1 << n {
+                let s: i64 = (0..n)
+                    .filter(|i| mask & (1 << i) != 0)
+                    .map(|i| deltas[i])
+                    .sum();
+                sums.insert(definite + s);
+            }
+            let set = acceptable(definite, &deltas).unwrap();
+            let lo = *sums.first().unwrap() - 2;
+            let hi = *sums.last().unwrap() + 2;
+            for v in lo..=hi {
+                assert_eq!(
+                    contains(&set, v),
+                    sums.contains(&v),
+                    "{definite} {deltas:?} {v} {set:?}"
+                );
+            }
+            // Disjoint, sorted, and never adjacent (adjacent ones merge).
+            assert!(set.windows(2).all(|w| w[0][1] + 1 < w[1][0]), "{set:?}");
+        }
+    }
+
+    #[test]
+    fn too_many_ranges_is_unknown_not_widened() {
+        let deltas: Vec<i64> = (0..21).map(|k| 3 << k).collect();
+        assert!(acceptable(0, &deltas).unwrap_err().contains("ranges"));
+        assert!(acceptable(i64::MAX, &[1]).unwrap_err().contains("overflow"));
+    }
+}
