@@ -267,6 +267,49 @@ fn the_python_corpus_gets_its_verdicts() {
     run_all(corpus());
 }
 
+#[test]
+fn the_rust_nodes_get_their_verdicts() {
+    let e = example;
+    run_all(vec![
+        case("rust-echo", e("maelstrom_echo"), "-w echo --node-count 2 --time-limit 3 --rate 200", 0, valid_with("echo")),
+        case(
+            "rust-unique-ids",
+            e("maelstrom_unique_ids"),
+            "-w unique-ids --node-count 3 --time-limit 3 --rate 300 --nemesis partition --nemesis-interval 1 --availability total",
+            0,
+            valid_with("unique-ids"),
+        ),
+        case(
+            "rust-broadcast",
+            e("maelstrom_broadcast"),
+            "-w broadcast --node-count 5 --time-limit 5 --rate 30 --nemesis partition,one-way --nemesis-interval 1 --topology tree3",
+            0,
+            set_valid,
+        ),
+        case(
+            "rust-g-counter",
+            e("maelstrom_g_counter"),
+            "-w g-counter --node-count 3 --time-limit 4 --rate 50 --nemesis partition,pause,duplicate --nemesis-interval 1",
+            0,
+            valid_with("pn-counter"),
+        ),
+        case(
+            "rust-pn-counter-killed",
+            e("maelstrom_g_counter"),
+            "-w pn-counter --node-count 3 --time-limit 5 --rate 50 --nemesis kill --nemesis-interval 1 --seed 7",
+            1,
+            |r| {
+                // A killed node comes back with a fresh init: what it alone
+                // knew is gone, and the final reads show it.
+                let c = field(r, "/checkers/pn-counter");
+                want(c["valid"] == false && field(r, "/checkers/protocol/error_count") == 0, || {
+                    format!("pn-counter: {c}; protocol: {}", field(r, "/checkers/protocol"))
+                })
+            },
+        ),
+    ]);
+}
+
 /// Writes an executable Python node with `body` after a minimal init
 /// handler, and returns its path.
 fn script(name: &str, after_init: &str) -> String {

@@ -445,7 +445,28 @@ async fn final_ops(ctx: Arc<Ctx>, mut end: WorkerEnd) {
         ctx.record(p, c.kind, &inv, c.value, c.error, Some(&node));
         return;
     }
-    // Kafka: every key from offset 0, polled until a poll brings nothing.
+    // Kafka, as Jepsen's final generator: the client crashes (a fresh
+    // process, so no poll before is compared with the ones after), then
+    // assigns every key from offset 0 and polls until a poll brings
+    // nothing.
+    let crash = Invocation {
+        f: Arc::from("crash"),
+        key: None,
+        value: Value::Null,
+    };
+    ctx.record(p, OpType::Invoke, &crash, Value::Null, None, Some(&node));
+    ctx.record(
+        p,
+        OpType::Info,
+        &crash,
+        Value::Null,
+        Some("final phase: the client starts over".into()),
+        Some(&node),
+    );
+    end.process += ctx.opts.concurrency.max(1) as u64;
+    end.client = ctx.client();
+    end.state = ProcState::default();
+    let p = Process::Client(end.process);
     let keys = lock(&ctx.generator).kafka_keys();
     let assign = Invocation {
         f: Arc::from("assign"),
