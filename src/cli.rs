@@ -590,6 +590,13 @@ pub enum CheckerName {
     TotalQueue,
     /// Jepsen's stats: every operation succeeded at least once.
     Stats,
+    /// Jepsen's kafka (Maelstrom's kafka workload): lost, skipped,
+    /// reordered and unseen messages of append-only logs.
+    Kafka,
+    /// Maelstrom's g-counter/pn-counter: final reads are possible sums.
+    PnCounter,
+    /// Maelstrom's echo: every ok echo returns what was sent.
+    Echo,
 }
 
 /// Models for the linearizable checker.

@@ -926,6 +926,7 @@ mod tests {
             checker in prop::sample::select(vec![
                 "auto", "auto", "auto", "auto", "linearizable", "list-append", "rw-register",
                 "set", "set-full", "counter", "bank", "long-fork", "unique-ids", "total-queue", "stats",
+                "kafka", "pn-counter", "echo",
             ]),
             model in prop::sample::select(vec!["auto", "auto", "auto", "auto", "register", "cas-register", "kv", "set", "fifo-queue"]),
             force in any::<bool>(),

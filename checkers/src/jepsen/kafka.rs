@@ -215,13 +215,18 @@ impl Parsed {
             });
             return Ok(());
         }
-        let Some(Datum::List(mops)) = Some(&op.value).filter(|v| !v.is_null()) else {
-            return Err(bad(
-                i,
-                format!("expected a list of micro-ops, found {}", op.value),
-            ));
+        let mops: Arc<[Datum]> = match &op.value {
+            Datum::List(mops) => mops.clone(),
+            // An info op recorded without its micro-ops, or none.
+            Datum::Null => Arc::from([]),
+            Datum::Ints(xs) if xs.is_empty() => Arc::from([]),
+            other => {
+                return Err(bad(
+                    i,
+                    format!("expected a list of micro-ops, found {other}"),
+                ))
+            }
         };
-        let mops = mops.clone();
         // Writes, then reads.
         for mop in mops.iter() {
             let Datum::List(m) = mop else {
@@ -1903,6 +1908,8 @@ mod tests {
             (1, "ok", "send", json!([["send", "k1", [1001, 18]]])),
             (1, "invoke", "crash", Value::Null),
             (1, "info", "crash", Value::Null),
+            (2, "invoke", "poll", json!([["poll"]])),
+            (2, "info", "poll", Value::Null),
             (0, "invoke", "poll", json!([["poll"]])),
             (
                 0,
@@ -1914,6 +1921,7 @@ mod tests {
         assert_eq!(r.valid, Validity::Valid, "{}", r.json);
         assert_eq!(r.json["error_types"], json!([]));
         assert_eq!(r.json["message_count"], json!(2));
+        assert_eq!(r.json["poll_count"], json!(2));
         assert!(r.lines[0].contains("no errors"), "{:?}", r.lines);
     }
 

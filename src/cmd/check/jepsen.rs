@@ -1,6 +1,7 @@
 //! `faultline check --checker set|set-full|counter|bank|long-fork|
-//! unique-ids|total-queue|stats`: Jepsen's checkers over one history file,
-//! and how their verdicts are printed.
+//! unique-ids|total-queue|stats|kafka|pn-counter|echo`: Jepsen's (and
+//! Maelstrom's) checkers over one history file, and how their verdicts are
+//! printed.
 
 use super::{FileResult, Source};
 use crate::cli::{CheckArgs, CheckerName};
@@ -21,6 +22,9 @@ pub fn name(checker: CheckerName) -> Option<&'static str> {
         CheckerName::UniqueIds => "unique-ids",
         CheckerName::TotalQueue => "total-queue",
         CheckerName::Stats => "stats",
+        CheckerName::Kafka => "kafka",
+        CheckerName::PnCounter => "pn-counter",
+        CheckerName::Echo => "echo",
         _ => return None,
     })
 }
