@@ -50,7 +50,8 @@
 //! - an op with no completion counts as `info` with its invocation's value;
 //! - `lost-write`, `G1a` and `precommitted-read` list at most 32 cases
 //!   (`count` has them all), as the other types are cut by Jepsen;
-//! - keys are reported as strings (an integer key as its decimal text).
+//! - keys are reported as strings (an integer key as its decimal text);
+//!   skipped messages and `info_txn_causes` are cut at 32.
 //!
 //! Work is near-linear: keys and messages are interned as integers, the
 //! (key, offset, message) triples sorted once, and everything else is
@@ -1099,13 +1100,16 @@ pub fn check(history: &History<Datum>) -> Result<Report, CheckError> {
         }
         None => json!({"time": 0, "lag": 0}),
     };
-    let mut causes: Vec<String> = Vec::new();
+    // Why ops ended indeterminate: the first 32 distinct errors (null for
+    // none), in history order.
+    let mut causes: Vec<Option<&str>> = Vec::new();
+    let mut seen_causes: rustc_hash::FxHashSet<Option<&str>> = Default::default();
     for o in ops
         .iter()
         .filter(|o| o.kind == OpType::Info && matches!(&*o.f, "send" | "poll" | "txn"))
     {
-        let e = o.error.as_deref().unwrap_or("").to_string();
-        if !causes.contains(&e) {
+        let e = o.error.as_deref();
+        if causes.len() < SHOWN && seen_causes.insert(e) {
             causes.push(e);
         }
     }
@@ -1233,6 +1237,7 @@ mod tests {
             (0, "invoke", "poll", json!([["poll"]])),
             (0, "ok", "poll", json!([["poll", {"x": [[2, "c"]]}]])),
         ]);
+        assert_eq!(r.json["info_txn_causes"], json!([null]));
         assert_eq!(
             errs(&r, "lost_write"),
             vec![
