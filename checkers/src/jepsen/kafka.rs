@@ -2130,6 +2130,42 @@ mod tests {
         assert!(found > 20, "the oracle found only {found} lost writes");
     }
 
+    /// Whatever is done to the offsets and messages of polls and sends,
+    /// the checker answers (no panic), and only invalid or valid.
+    #[test]
+    fn mangled_histories_never_panic() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for seed in 0..200 {
+            let mut ops = synth(60, 0.2, seed);
+            for o in ops.iter_mut().filter(|o| o["type"] != "invoke") {
+                let f = o["f"].clone();
+                let v = &mut o["value"];
+                if f == "poll" {
+                    if let Some(by_key) = v[0].get_mut(1).and_then(Value::as_object_mut) {
+                        for pairs in by_key.values_mut() {
+                            let ps = pairs.as_array_mut().unwrap();
+                            if rng.f64() < 0.2 {
+                                rng.shuffle(ps);
+                            }
+                            for p in ps.iter_mut() {
+                                match rng.usize(..20) {
+                                    0 => p[0] = json!(rng.i64(-3..40)),
+                                    1 => p[1] = json!(rng.i64(0..60)),
+                                    2 => p[0] = Value::Null,
+                                    _ => {}
+                                }
+                            }
+                        }
+                    }
+                } else if f == "send" && rng.f64() < 0.1 {
+                    v[0][2] = json!([rng.i64(0..40), rng.i64(0..60)]);
+                }
+            }
+            let r = check_values(&ops);
+            assert_ne!(r.valid, Validity::Unknown, "seed {seed}: {}", r.json);
+        }
+    }
+
     /// A history of a million messages: build with `--release` and run
     /// with `--ignored --nocapture` to see the time taken.
     #[test]
