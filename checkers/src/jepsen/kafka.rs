@@ -119,6 +119,9 @@ struct Parsed {
     key_ids: HashMap<Arc<str>, u32>,
     /// Each message: its key and the message.
     vals: Vec<(u32, Elem)>,
+    /// Integer messages (the usual case) by key, in a table of small
+    /// entries; any other message by its [`Elem`].
+    int_ids: HashMap<(u32, i64), u32>,
     val_ids: HashMap<(u32, Elem), u32>,
     ops: Vec<KOp>,
     rgroups: Vec<Group>,
@@ -158,6 +161,12 @@ impl Parsed {
 
     fn val(&mut self, k: u32, e: Elem) -> u32 {
         let n = self.vals.len() as u32;
+        if let Elem::Int(m) = e {
+            return *self.int_ids.entry((k, m)).or_insert_with(|| {
+                self.vals.push((k, e));
+                n
+            });
+        }
         *self.val_ids.entry((k, e.clone())).or_insert_with(|| {
             self.vals.push((k, e));
             n
