@@ -138,8 +138,25 @@ pub fn options(a: &MaelstromArgs) -> Result<Options, String> {
     })
 }
 
+/// Raises the soft open-file limit to the hard one: every node holds
+/// three pipes, and a thousand nodes pass the usual soft limit of 1024.
+fn raise_fd_limit() {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
+            r.rlim_cur = r.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        }
+    }
+}
+
 fn test(a: &MaelstromArgs) -> Result<i32, Exit> {
     let opts = options(a).map_err(bad_input)?;
+    raise_fd_limit();
     crate::say!(
         "maelstrom {} on {} nodes ({} clients), seed {}{}",
         opts.workload.name(),

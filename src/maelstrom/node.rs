@@ -9,7 +9,6 @@
 
 use super::net::Net;
 use super::protocol::Message;
-use std::collections::VecDeque;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -56,7 +55,6 @@ pub struct Nodes {
     log_stderr: bool,
     start: Instant,
     running: Mutex<std::collections::HashMap<String, Running>>,
-    tails: Arc<Mutex<std::collections::HashMap<String, VecDeque<String>>>>,
     errors: Arc<Mutex<(Vec<ProtocolError>, usize)>>,
 }
 
@@ -84,7 +82,6 @@ impl Nodes {
             log_stderr,
             start,
             running: Mutex::new(Default::default()),
-            tails: Arc::new(Mutex::new(Default::default())),
             errors: Arc::new(Mutex::new((Vec::new(), 0))),
         }
     }
@@ -101,10 +98,7 @@ impl Nodes {
 
     /// The last lines node `id` wrote to stderr.
     pub fn tail(&self, id: &str) -> Vec<String> {
-        lock(&self.tails)
-            .get(id)
-            .map(|t| t.iter().cloned().collect())
-            .unwrap_or_default()
+        tail_of(&self.dir.join(id).join("stderr.log"))
     }
 
     /// Starts node `id` (not yet initialized).
@@ -117,27 +111,42 @@ impl Nodes {
             .append(true)
             .open(&log_path)
             .map_err(|e| format!("{}: {e}", log_path.display()))?;
+        let _ = writeln!(
+            log,
+            "--- faultline: starting {} as {id} at {:.3} s",
+            self.bin.display(),
+            self.start.elapsed().as_secs_f64()
+        );
+        let stderr_to = if self.log_stderr {
+            Stdio::piped()
+        } else {
+            let f = log
+                .try_clone()
+                .map_err(|e| format!("{}: {e}", log_path.display()))?;
+            Stdio::from(f)
+        };
         let mut cmd = Command::new(&self.bin);
         cmd.args(&self.args)
             .current_dir(&dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(stderr_to)
             .kill_on_drop(true)
             .process_group(0);
         let mut child = cmd
             .spawn()
-            .map_err(|e| format!("node {id}: cannot run {}: {e}", self.bin.display()))?;
+            .map_err(|e| {
+                let hint = if e.raw_os_error() == Some(libc::EMFILE) {
+                    " (each node holds 3 file descriptors: raise the hard `ulimit -n`, or run fewer nodes)"
+                } else {
+                    ""
+                };
+                format!("node {id}: cannot run {}: {e}{hint}", self.bin.display())
+            })?;
         let pid = child.id().map(|p| p as i32).unwrap_or(-1);
-        let _ = writeln!(
-            log,
-            "--- faultline: started {} as {id} (pid {pid}) at {:.3} s",
-            self.bin.display(),
-            self.start.elapsed().as_secs_f64()
-        );
         let (stdin, stdout, stderr) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take());
-        let (Some(stdin), Some(stdout), Some(stderr)) = (stdin, stdout, stderr) else {
+        let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
             return Err(format!("node {id}: no pipes to the process"));
         };
         let expected = Arc::new(AtomicBool::new(false));
@@ -202,22 +211,16 @@ impl Nodes {
                 }
             });
         }
-        // stderr: to the log file, the tail, and maybe the terminal.
-        {
-            let (tails, id, echo) = (self.tails.clone(), id.to_string(), self.log_stderr);
+        // stderr: with --log-stderr, through us to the log file and the
+        // terminal; else straight into the log file (no pipe to drain, one
+        // descriptor fewer per node).
+        if let Some(stderr) = stderr {
+            let id = id.to_string();
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stderr).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     let _ = writeln!(log, "{line}");
-                    if echo {
-                        crate::say!("{id}: {line}");
-                    }
-                    let mut t = lock(&tails);
-                    let tail = t.entry(id.clone()).or_default();
-                    if tail.len() == TAIL {
-                        tail.pop_front();
-                    }
-                    tail.push_back(line);
+                    crate::say!("{id}: {line}");
                 }
             });
         }
@@ -225,11 +228,11 @@ impl Nodes {
         // Exit watcher: it owns the child; an exit we did not cause is an
         // error.
         {
-            let (mut child, expected, errors, tails, start, id): (Child, _, _, _, _, _) = (
+            let (mut child, expected, errors, log_path, start, id): (Child, _, _, _, _, _) = (
                 child,
                 expected.clone(),
                 self.errors.clone(),
-                self.tails.clone(),
+                log_path.clone(),
                 self.start,
                 id.to_string(),
             );
@@ -245,10 +248,7 @@ impl Nodes {
                 }
                 // Give the stderr reader a moment to take the last lines.
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                let tail: Vec<String> = lock(&tails)
-                    .get(&id)
-                    .map(|t| t.iter().cloned().collect())
-                    .unwrap_or_default();
+                let tail = tail_of(&log_path);
                 let last = if tail.is_empty() {
                     "it wrote nothing to stderr".to_string()
                 } else {
@@ -324,6 +324,22 @@ impl Nodes {
             signal(r.pid, libc::SIGKILL);
         }
     }
+}
+
+/// The last lines of a node's stderr log (not faultline's own marker
+/// lines).
+fn tail_of(path: &Path) -> Vec<String> {
+    let text = std::fs::read(path).unwrap_or_default();
+    let from = text.len().saturating_sub(64 * 1024);
+    let text = String::from_utf8_lossy(&text[from..]);
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with("--- faultline: "))
+        .map(String::from)
+        .collect();
+    let keep = lines.len().saturating_sub(TAIL);
+    lines.drain(..keep);
+    lines
 }
 
 /// Whether a node may send to `dest`: a node of the test (even one that

@@ -280,13 +280,24 @@ pub async fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<Outcome, RunErr
         ctx.opts.nodes.len(),
         ctx.opts.seed
     ));
-    // Nodes up and initialized, all at once.
+    // Every node started, then all initialized at once (so a large
+    // cluster's init timeouts do not run while the last nodes are still
+    // being spawned).
+    let mut first_error = None;
+    for id in &ctx.opts.nodes {
+        if let Err(e) = ctx.procs.spawn(id) {
+            first_error = Some(e);
+            break;
+        }
+    }
     let mut set = tokio::task::JoinSet::new();
     for id in ctx.opts.nodes.clone() {
         let ctx = ctx.clone();
-        set.spawn(async move { ctx.start_node(&id).await });
+        if first_error.is_some() {
+            break;
+        }
+        set.spawn(async move { ctx.init(&id).await });
     }
-    let mut first_error = None;
     while let Some(r) = set.join_next().await {
         if let Ok(Err(e)) = r {
             first_error.get_or_insert(e);
