@@ -21,6 +21,8 @@
 //! written values without coming back to one (valid).
 //! `register-seq OPS`: one register, one process, writes of fresh values
 //! and reads of them alternating, sequential (valid).
+//! `kafka MESSAGES`: a correct kafka history (`synth::kafka_jsonl`), 10
+//! processes, 8 keys, 1% info.
 //! `set-full-one OPS`:
 //! one set (no keys), 10 processes adding fresh integers, 1% info adds
 //! (half of them took effect and are read later), and 32 reads of the
@@ -40,6 +42,23 @@ fn main() {
         [k, n] => (k.as_str(), n.parse().unwrap_or_else(|_| usage())),
         _ => usage(),
     };
+    if kind == "kafka" {
+        // OPS messages sent: 10 processes, 8 keys, 1% info (the shape of
+        // docs/benchmarks.md's kafka figure).
+        let spec = faultline_checkers::synth::KafkaSpec {
+            messages: ops,
+            processes: 10,
+            keys: 8,
+            info: 0.01,
+        };
+        let text = faultline_checkers::synth::kafka_jsonl(&spec, 42);
+        use std::io::Write as _;
+        if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
+            eprintln!("synth: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let isolation = match kind {
         "list-append" => Some(faultline_checkers::elle::synth::Isolation::Serial),
         "list-append-rc" => Some(faultline_checkers::elle::synth::Isolation::ReadCommitted),
@@ -166,7 +185,7 @@ fn main() {
 fn usage() -> ! {
     eprintln!(
         "usage: synth kv|pathological|register-seq|info-writes|info-writes-valid|list-append|list-append-rc|list-append-si|\
-         set-full|set-full-one|set-full-one-lost|counter|bank|queue|unique-ids|long-fork OPS"
+         set-full|set-full-one|set-full-one-lost|counter|bank|queue|unique-ids|long-fork|kafka OPS"
     );
     std::process::exit(254)
 }
