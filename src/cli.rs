@@ -63,8 +63,13 @@ pub struct MaelstromArgs {
     #[arg(short = 'w', long, default_value = "lin-kv")]
     pub workload: String,
     /// Path to the binary that runs a node.
-    #[arg(long, value_name = "FILE")]
-    pub bin: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "replay")]
+    pub bin: Option<PathBuf>,
+    /// faultline: run a stored Maelstrom run again — its options, seed
+    /// and faults at their recorded times (`--store` and
+    /// `--check-time-limit` may differ).
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "bin")]
+    pub replay: Option<PathBuf>,
     /// Arguments for the binary.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,

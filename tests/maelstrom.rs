@@ -490,3 +490,84 @@ fn nodes_that_break_the_protocol_are_named_with_what_they_did() {
         t.join().unwrap();
     }
 }
+
+#[test]
+fn a_replay_applies_the_recorded_faults_at_their_times() {
+    let store = std::env::temp_dir().join(format!("fl-maelstrom-replay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&store);
+    let s = store.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["maelstrom", "test"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let bin = python("g_set.py");
+    run(&[
+        "-w",
+        "g-set",
+        "--bin",
+        &bin,
+        "--node-count",
+        "3",
+        "--time-limit",
+        "4",
+        "--rate",
+        "20",
+        "--nemesis",
+        "partition,pause,one-way",
+        "--nemesis-interval",
+        "0.7",
+        "--seed",
+        "11",
+        "--recovery-time",
+        "1",
+        "--store",
+        s,
+    ]);
+    let first = std::fs::canonicalize(store.join("g-set/latest")).unwrap();
+    let second_store = store.join("again");
+    run(&[
+        "--replay",
+        first.to_str().unwrap(),
+        "--store",
+        second_store.to_str().unwrap(),
+    ]);
+    let read = |d: &Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("results.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (read(&first), read(&second_store.join("g-set/latest")));
+    let faults = |r: &Value| {
+        r.pointer("/maelstrom/faults")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (fa, fb) = (faults(&a), faults(&b));
+    assert!(!fa.is_empty(), "the first run had no faults");
+    assert_eq!(fa.len(), fb.len());
+    let since = |r: &Value, f: &Value, k: &str| {
+        (f[k].as_i64().unwrap() - r.pointer("/maelstrom/began_ns").unwrap().as_i64().unwrap())
+            as f64
+            / 1e9
+    };
+    for (x, y) in fa.iter().zip(&fb) {
+        assert_eq!((&x["kind"], &x["value"]), (&y["kind"], &y["value"]));
+        for k in ["start_ns", "stop_ns"] {
+            let (tx, ty) = (since(&a, x, k), since(&b, y, k));
+            assert!((tx - ty).abs() < 0.3, "{k}: {tx} s then {ty} s");
+        }
+    }
+    assert_eq!(
+        a.pointer("/maelstrom/options/seed"),
+        b.pointer("/maelstrom/options/seed")
+    );
+    let _ = std::fs::remove_dir_all(&store);
+}

@@ -5,8 +5,9 @@
 
 use crate::cli::{MaelstromArgs, MaelstromCmd};
 use crate::exit::{bad_input, Exit};
-use crate::maelstrom::{self, workload, Availability, Options};
+use crate::maelstrom::{self, run, workload, Availability, Options};
 use crate::spec::Concurrency;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,14 +64,15 @@ pub fn options(a: &MaelstromArgs) -> Result<Options, String> {
             a.recovery_time
         ));
     }
-    let bin = if a.bin.components().count() == 1 && !a.bin.exists() {
+    let given = a.bin.clone().unwrap_or_default();
+    let bin = if given.components().count() == 1 && !given.exists() {
         // A bare name: found on PATH by the spawn.
-        a.bin.clone()
+        given
     } else {
-        if !a.bin.is_file() {
-            return Err(format!("--bin {}: no such file", a.bin.display()));
+        if !given.is_file() {
+            return Err(format!("--bin {}: no such file", given.display()));
         }
-        std::fs::canonicalize(&a.bin).map_err(|e| format!("--bin {}: {e}", a.bin.display()))?
+        std::fs::canonicalize(&given).map_err(|e| format!("--bin {}: {e}", given.display()))?
     };
     let availability = a
         .availability
@@ -154,8 +156,44 @@ fn raise_fd_limit() {
     }
 }
 
+/// The options and faults of a stored run, for `--replay`; `--store` and
+/// `--check-time-limit` come from this command line.
+fn replayed(dir: &Path, a: &MaelstromArgs) -> Result<(Options, Vec<run::Timed>), String> {
+    let path = dir.join("results.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let results: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{}:{}:{}: {e}", path.display(), e.line(), e.column()))?;
+    let recorded = results
+        .pointer("/maelstrom/options")
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "{}: not a Maelstrom-mode run (no maelstrom.options)",
+                path.display()
+            )
+        })?;
+    let mut opts: Options = serde_json::from_value(recorded)
+        .map_err(|e| format!("{}: maelstrom.options: {e}", path.display()))?;
+    opts.store = a.store.clone();
+    opts.check_limit = Duration::from_secs_f64(a.check_time_limit);
+    let faults = run::recorded_faults(&results).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((opts, faults))
+}
+
 fn test(a: &MaelstromArgs) -> Result<i32, Exit> {
-    let opts = options(a).map_err(bad_input)?;
+    let (opts, replay) = match &a.replay {
+        Some(dir) => {
+            let (o, f) = replayed(dir, a).map_err(bad_input)?;
+            crate::say!(
+                "replaying {}: seed {}, {} faults at their recorded times",
+                dir.display(),
+                o.seed,
+                f.len()
+            );
+            (o, Some(f))
+        }
+        None => (options(a).map_err(bad_input)?, None),
+    };
     raise_fd_limit();
     crate::say!(
         "maelstrom {} on {} nodes ({} clients), seed {}{}",
@@ -163,7 +201,7 @@ fn test(a: &MaelstromArgs) -> Result<i32, Exit> {
         opts.nodes.len(),
         opts.concurrency,
         opts.seed,
-        if a.seed.is_none() {
+        if a.seed.is_none() && replay.is_none() {
             " (fresh; --seed reproduces it)"
         } else {
             ""
@@ -186,7 +224,7 @@ fn test(a: &MaelstromArgs) -> Result<i32, Exit> {
             }
         }
     });
-    let outcome = rt.block_on(maelstrom::run::run(opts, stop)).map_err(|e| {
+    let outcome = rt.block_on(run::run(opts, stop, replay)).map_err(|e| {
         if e.bad_input {
             bad_input(e.message)
         } else {
@@ -206,4 +244,58 @@ fn test(a: &MaelstromArgs) -> Result<i32, Exit> {
     // Dropping the runtime kills what is left (kill_on_drop children).
     rt.shutdown_timeout(Duration::from_secs(2));
     Ok(outcome.valid.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(line: &str) -> Result<Options, String> {
+        let argv = std::iter::once("faultline").chain(line.split_whitespace());
+        let cli = crate::cli::Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+        match cli.command {
+            crate::cli::Command::Maelstrom(MaelstromCmd::Test(a)) => options(&a),
+            _ => Err("not maelstrom test".into()),
+        }
+    }
+
+    #[test]
+    fn the_gossip_glomers_command_lines_parse_as_written() {
+        let bin = "/bin/true";
+        for line in [
+            "-w echo --bin BIN --node-count 1 --time-limit 10",
+            "-w unique-ids --bin BIN --time-limit 30 --rate 1000 --node-count 3 --availability total --nemesis partition",
+            "-w broadcast --bin BIN --node-count 1 --time-limit 20 --rate 10",
+            "-w broadcast --bin BIN --node-count 5 --time-limit 20 --rate 10 --nemesis partition",
+            "-w broadcast --bin BIN --node-count 25 --time-limit 20 --rate 100 --latency 100",
+            "-w g-counter --bin BIN --node-count 3 --rate 100 --time-limit 20 --nemesis partition",
+            "-w kafka --bin BIN --node-count 1 --concurrency 2n --time-limit 20 --rate 1000",
+            "-w kafka --bin BIN --node-count 2 --concurrency 2n --time-limit 20 --rate 1000",
+            "-w txn-rw-register --bin BIN --node-count 1 --time-limit 20 --rate 1000 --concurrency 2n --consistency-models read-uncommitted --availability total",
+            "-w txn-rw-register --bin BIN --node-count 2 --concurrency 2n --time-limit 20 --rate 1000 --consistency-models read-committed --availability total --nemesis partition",
+        ] {
+            let line = line.replace("BIN", bin);
+            let o = parse(&format!("maelstrom test {line}")).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert!(o.nodes.iter().all(|n| n.starts_with('n')), "{line}");
+        }
+        let o = parse("maelstrom test -w kafka --bin /bin/true --node-count 2 --concurrency 2n")
+            .unwrap();
+        assert_eq!(
+            (o.nodes.clone(), o.concurrency),
+            (vec!["n0".to_string(), "n1".into()], 4)
+        );
+        assert_eq!(o.time_limit, Duration::from_secs(60), "Jepsen's default");
+        assert_eq!(o.rate, 5.0, "Maelstrom's default");
+        let o = parse("maelstrom test --bin /bin/true").unwrap();
+        assert_eq!(o.workload, workload::Kind::LinKv);
+        assert_eq!(o.nodes, ["n1", "n2", "n3", "n4", "n5"]);
+        let o =
+            parse("maelstrom test -w echo --bin /bin/echo --node-count 1 hello --flag").unwrap();
+        assert_eq!(
+            o.args,
+            ["hello", "--flag"],
+            "arguments after the binary go to it"
+        );
+    }
 }

@@ -34,7 +34,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// `--availability`: how many client ops must succeed.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Availability {
     /// Every op.
@@ -60,7 +60,7 @@ impl std::str::FromStr for Availability {
 
 /// A Maelstrom test, as the command line gives it (Maelstrom's flags and
 /// defaults, plus faultline's).
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Options {
     /// `-w`.
     pub workload: workload::Kind,

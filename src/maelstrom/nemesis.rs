@@ -40,6 +40,26 @@ impl Applied {
         }
     }
 
+    /// The fault a run recorded as `kind` and `value` (results.json's
+    /// `maelstrom.faults`), for a replay.
+    pub fn from_record(kind: &str, value: &Value) -> Result<Applied, String> {
+        if kind == "duplicate" {
+            let nodes = value["nodes"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|n| n.as_str().map(String::from))
+                        .collect()
+                })
+                .ok_or_else(|| format!("a duplicate fault without nodes: {value}"))?;
+            let probability = value["probability"]
+                .as_f64()
+                .ok_or_else(|| format!("a duplicate fault without a probability: {value}"))?;
+            return Ok(Applied::Duplicate { nodes, probability });
+        }
+        Fault::from_value(kind, value).map(Applied::Net)
+    }
+
     /// Its value in the history.
     pub fn value(&self) -> Value {
         match self {

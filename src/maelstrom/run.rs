@@ -190,8 +190,57 @@ impl Ctx {
     }
 }
 
-/// Runs one test.
-pub async fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<Outcome, RunError> {
+/// A fault of a replayed run: what, and when it started and stopped,
+/// measured from the start of the workload.
+#[derive(Clone, Debug)]
+pub struct Timed {
+    /// The fault.
+    pub fault: Applied,
+    /// When it started.
+    pub start: Duration,
+    /// When it stopped.
+    pub stop: Duration,
+}
+
+/// The recorded faults of a run's results.json (`maelstrom.faults`), for
+/// `--replay`.
+pub fn recorded_faults(results: &Value) -> Result<Vec<Timed>, String> {
+    let began = results
+        .pointer("/maelstrom/began_ns")
+        .and_then(Value::as_i64)
+        .ok_or("results.json has no maelstrom.began_ns: not a Maelstrom-mode run")?;
+    let faults = results
+        .pointer("/maelstrom/faults")
+        .and_then(Value::as_array)
+        .ok_or("results.json has no maelstrom.faults")?;
+    faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let kind = f["kind"].as_str().unwrap_or("");
+            let fault = Applied::from_record(kind, &f["value"])
+                .map_err(|e| format!("maelstrom.faults[{i}]: {e}"))?;
+            let at = |k: &str| {
+                f[k].as_i64()
+                    .map(|t| Duration::from_nanos((t - began).max(0) as u64))
+                    .ok_or_else(|| format!("maelstrom.faults[{i}] has no {k}"))
+            };
+            Ok(Timed {
+                fault,
+                start: at("start_ns")?,
+                stop: at("stop_ns")?,
+            })
+        })
+        .collect()
+}
+
+/// Runs one test; with `replay`, applies those faults at those times
+/// instead of drawing them.
+pub async fn run(
+    opts: Options,
+    stop: Arc<AtomicBool>,
+    replay: Option<Vec<Timed>>,
+) -> Result<Outcome, RunError> {
     let kind = opts.workload;
     let topology = if kind == Kind::Broadcast {
         let t = workload::topology(&opts.topology, &opts.nodes).map_err(|e| RunError {
@@ -313,6 +362,7 @@ pub async fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<Outcome, RunErr
     }
     ctx.log("every node answered init");
     let began = Instant::now();
+    let began_ns = ctx.recorder.now();
     let deadline = began + ctx.opts.time_limit;
     // Clients and nemesis.
     let mut clients = tokio::task::JoinSet::new();
@@ -320,13 +370,20 @@ pub async fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<Outcome, RunErr
         let ctx = ctx.clone();
         clients.spawn(async move { worker(ctx, w, deadline).await });
     }
-    let nem = if nemesis.is_empty() {
-        None
-    } else {
-        let ctx = ctx.clone();
-        Some(tokio::spawn(async move {
-            nemesis_loop(&ctx, &mut nemesis, deadline).await;
-        }))
+    let nem = match replay {
+        Some(list) => {
+            let ctx = ctx.clone();
+            Some(tokio::spawn(async move {
+                replay_loop(&ctx, list, began, deadline).await;
+            }))
+        }
+        None if nemesis.is_empty() => None,
+        None => {
+            let ctx = ctx.clone();
+            Some(tokio::spawn(async move {
+                nemesis_loop(&ctx, &mut nemesis, deadline).await;
+            }))
+        }
     };
     let mut ends = Vec::new();
     while let Some(r) = clients.join_next().await {
@@ -360,7 +417,7 @@ pub async fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<Outcome, RunErr
         "nodes stopped after {:.1} s of workload",
         elapsed.as_secs_f64()
     ));
-    check_and_store(&ctx, dir).await
+    check_and_store(&ctx, dir, began_ns).await
 }
 
 async fn wait_or_stop(ctx: &Ctx, d: Duration) {
@@ -577,29 +634,55 @@ async fn nemesis_loop(ctx: &Ctx, nemesis: &mut Nemesis, deadline: Instant) {
                 break;
             }
         };
-        let start_f = format!("start-{}", fault.name());
-        let stop_f = format!("stop-{}", fault.name());
-        let started = ctx.recorder.now();
-        ctx.nemesis_event(OpType::Invoke, &start_f, fault.value(), None);
-        let err = apply(ctx, &fault, true).await.err();
-        ctx.nemesis_event(OpType::Info, &start_f, fault.value(), err.clone());
-        ctx.log(&format!("{start_f} {}", fault.value()));
         let hold = nemesis
             .wait()
             .min(deadline.saturating_duration_since(Instant::now()));
-        wait_or_stop(ctx, hold).await;
-        ctx.nemesis_event(OpType::Invoke, &stop_f, fault.value(), None);
-        let stop_err = apply(ctx, &fault, false).await.err();
-        ctx.nemesis_event(OpType::Info, &stop_f, fault.value(), stop_err.clone());
-        ctx.log(&format!("{stop_f} {}", fault.value()));
-        lock(&ctx.applied).push(json!({
-            "kind": fault.name(),
-            "value": fault.value(),
-            "start_ns": started,
-            "stop_ns": ctx.recorder.now(),
-            "error": err.or(stop_err),
-        }));
+        one_fault(ctx, &fault, hold).await;
     }
+}
+
+/// A replayed run's faults, each started and stopped at its recorded time
+/// (from the start of the workload), all stopped by the deadline.
+async fn replay_loop(ctx: &Ctx, list: Vec<Timed>, began: Instant, deadline: Instant) {
+    for t in list {
+        let at = (began + t.start).min(deadline);
+        wait_or_stop(ctx, at.saturating_duration_since(Instant::now())).await;
+        if ctx.stop.load(Ordering::Relaxed) || Instant::now() >= deadline {
+            break;
+        }
+        let until = (began + t.stop).min(deadline);
+        one_fault(
+            ctx,
+            &t.fault,
+            until.saturating_duration_since(Instant::now()),
+        )
+        .await;
+    }
+}
+
+/// Starts `fault`, holds it for `hold` (less if the run is stopped), stops
+/// it, and records both in the history, faultline.log and the run's fault
+/// list.
+async fn one_fault(ctx: &Ctx, fault: &Applied, hold: Duration) {
+    let start_f = format!("start-{}", fault.name());
+    let stop_f = format!("stop-{}", fault.name());
+    let started = ctx.recorder.now();
+    ctx.nemesis_event(OpType::Invoke, &start_f, fault.value(), None);
+    let err = apply(ctx, fault, true).await.err();
+    ctx.nemesis_event(OpType::Info, &start_f, fault.value(), err.clone());
+    ctx.log(&format!("{start_f} {}", fault.value()));
+    wait_or_stop(ctx, hold).await;
+    ctx.nemesis_event(OpType::Invoke, &stop_f, fault.value(), None);
+    let stop_err = apply(ctx, fault, false).await.err();
+    ctx.nemesis_event(OpType::Info, &stop_f, fault.value(), stop_err.clone());
+    ctx.log(&format!("{stop_f} {}", fault.value()));
+    lock(&ctx.applied).push(json!({
+        "kind": fault.name(),
+        "value": fault.value(),
+        "start_ns": started,
+        "stop_ns": ctx.recorder.now(),
+        "error": err.or(stop_err),
+    }));
 }
 
 /// Starts (`on`) or stops a fault.
@@ -667,7 +750,7 @@ fn checks(ctx: &Ctx) -> Checks {
     }
 }
 
-async fn check_and_store(ctx: &Arc<Ctx>, dir: PathBuf) -> Result<Outcome, RunError> {
+async fn check_and_store(ctx: &Arc<Ctx>, dir: PathBuf, began_ns: i64) -> Result<Outcome, RunError> {
     let (ops, write_error) = ctx.recorder.finish();
     if let Some(e) = write_error {
         crate::say!("warning: writing history.jsonl failed: {e}");
@@ -767,7 +850,12 @@ async fn check_and_store(ctx: &Arc<Ctx>, dir: PathBuf) -> Result<Outcome, RunErr
     let record = json!({
         "workload": ctx.kind.name(),
         "options": &ctx.opts,
+        "began_ns": began_ns,
         "faults": *lock(&ctx.applied),
+        "replay": format!(
+            "faultline maelstrom test --replay {}",
+            std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone()).display()
+        ),
         "finished": store::rfc3339(SystemTime::now()),
         "messages": journal,
     });

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A workload name (`-w`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// echo.
@@ -178,7 +178,7 @@ impl Completion {
 }
 
 /// Workload options from the command line.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Options {
     /// Keys in use at once (txn, kafka).
     pub key_count: usize,
