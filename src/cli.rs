@@ -120,7 +120,7 @@ pub struct MaelstromArgs {
     #[arg(long, value_name = "INT", default_value_t = 16)]
     pub max_writes_per_key: usize,
     /// Show the nodes' stderr as they write it (it is always kept in
-    /// nodes/<id>/stderr.log).
+    /// `nodes/<id>/stderr.log`).
     #[arg(long)]
     pub log_stderr: bool,
     /// Log messages as they are sent (faultline.log).

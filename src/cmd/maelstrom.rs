@@ -231,16 +231,7 @@ fn test(a: &MaelstromArgs) -> Result<i32, Exit> {
             Exit::Internal(anyhow::anyhow!(e.message))
         }
     })?;
-    let (summary, _) = super::report::after_run(&outcome.dir, &outcome.summary);
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", summary.trim_end());
-    let _ = writeln!(
-        out,
-        "verdict: {}  (store: {})",
-        outcome.valid,
-        outcome.dir.display()
-    );
+    super::report::print_after_run(&outcome.dir, &outcome.summary, outcome.valid);
     // Dropping the runtime kills what is left (kill_on_drop children).
     rt.shutdown_timeout(Duration::from_secs(2));
     Ok(outcome.valid.exit_code())

@@ -50,6 +50,22 @@ fn code(verdict: &str) -> i32 {
     .exit_code()
 }
 
+/// After a run: [`after_run`], then the summary and the verdict line on
+/// stdout (a closed stdout loses them, not the run: results.json has
+/// them); returns the run's JUnit `<testsuite>`.
+pub(super) fn print_after_run(
+    dir: &std::path::Path,
+    fallback: &str,
+    valid: faultline_checkers::Validity,
+) -> Option<String> {
+    let (summary, suite) = after_run(dir, fallback);
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", summary.trim_end());
+    let _ = writeln!(out, "verdict: {valid}  (store: {})", dir.display());
+    suite
+}
+
 /// After a `faultline test` run: writes `report.html` and `junit.xml` into
 /// the run directory and returns the terminal summary and the run's JUnit
 /// `<testsuite>`. If the stored run cannot be read back, says why and

@@ -357,16 +357,6 @@ async fn one_run(
             }
         })?;
     // Tables, report.html and junit.xml, from what the run stored.
-    let (summary, suite) = super::report::after_run(&outcome.dir, &outcome.summary);
-    // A closed stdout loses the summary, not the run (results.json has it).
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", summary.trim_end());
-    let _ = writeln!(
-        out,
-        "verdict: {}  (store: {})",
-        outcome.valid,
-        outcome.dir.display()
-    );
+    let suite = super::report::print_after_run(&outcome.dir, &outcome.summary, outcome.valid);
     Ok((outcome.valid, suite))
 }

@@ -1,7 +1,8 @@
 //! The node processes: the user's binary, run once per node id with its
 //! arguments, speaking Maelstrom's protocol on stdin/stdout. Each node's
-//! stderr is drained continuously into `nodes/<id>/stderr.log` (and to the
-//! terminal with `--log-stderr`); its stdout lines go into the network; a
+//! stderr goes straight into `nodes/<id>/stderr.log` (through faultline,
+//! and to the terminal too, with `--log-stderr`), so a node never blocks on
+//! a full stderr pipe; its stdout lines go into the network; a
 //! line that is not a message, a message to an unknown node, and a node
 //! that exits on its own are protocol errors, named with the node and the
 //! line (or its last stderr lines). Every node runs in its own process

@@ -11,7 +11,7 @@
 //! | `g-counter`, `pn-counter` | `add` delta (0..4; −5..4), `read` | add `delta`, read → `value` |
 //! | `lin-kv` | `read`/`write`/`cas` on independent keys, values 0..4 | read/write/cas `key` `value` `from` `to` |
 //! | `txn-list-append`, `txn-rw-register` | `txn` of `r`/`append` or `r`/`w` micro-ops | txn → txn_ok `txn` |
-//! | `kafka` | `send` [["send",k,m]], `poll` [["poll"]], `assign` [keys], `crash` | send/poll, commit_offsets after each poll, list_committed_offsets on assign |
+//! | `kafka` | `send` `[["send",k,m]]`, `poll` `[["poll"]]`, `assign` `[keys]`, `crash` | send/poll, commit_offsets after each poll, list_committed_offsets on assign |
 
 use super::client::{CallError, Client};
 use super::protocol::body;
