@@ -720,43 +720,43 @@ fn last_of(p: &Parsed, o: &KOp, k: u32, reads: bool) -> Option<u32> {
     }
 }
 
+/// Consecutive messages of key `k` within op `x` that skip (`skip`) or
+/// go backwards or repeat (`nm`) in the key's log order.
+fn within_op(
+    d: &Derived,
+    k: u32,
+    entries: &[Entry],
+    x: usize,
+    skip: &mut Vec<Case>,
+    nm: &mut Vec<Case>,
+) {
+    for w in entries.windows(2) {
+        let delta = d.delta(w[0].v, w[1].v);
+        let case = Case {
+            k,
+            v1: w[0].v,
+            v2: w[1].v,
+            delta,
+            a: NIL,
+            b: x as u32,
+        };
+        if delta > 1 {
+            skip.push(case);
+        } else if delta < 1 {
+            nm.push(case);
+        }
+    }
+}
+
 fn internal(p: &Parsed, d: &Derived, errs: &mut Errors) {
     for (x, o) in p.ops.iter().enumerate() {
         for g in p.rgroups(o) {
-            for w in p.rentries(g).windows(2) {
-                let delta = d.delta(w[0].v, w[1].v);
-                let case = Case {
-                    k: g.k,
-                    v1: w[0].v,
-                    v2: w[1].v,
-                    delta,
-                    a: NIL,
-                    b: x as u32,
-                };
-                if delta > 1 {
-                    errs.int_poll_skip.push(case);
-                } else if delta < 1 {
-                    errs.int_nm_poll.push(case);
-                }
-            }
+            let (skip, nm) = (&mut errs.int_poll_skip, &mut errs.int_nm_poll);
+            within_op(d, g.k, p.rentries(g), x, skip, nm);
         }
         for g in p.wgroups(o) {
-            for w in p.wentries(g).windows(2) {
-                let delta = d.delta(w[0].v, w[1].v);
-                let case = Case {
-                    k: g.k,
-                    v1: w[0].v,
-                    v2: w[1].v,
-                    delta,
-                    a: NIL,
-                    b: x as u32,
-                };
-                if delta > 1 {
-                    errs.int_send_skip.push(case);
-                } else if delta < 1 {
-                    errs.int_nm_send.push(case);
-                }
-            }
+            let (skip, nm) = (&mut errs.int_send_skip, &mut errs.int_nm_send);
+            within_op(d, g.k, p.wentries(g), x, skip, nm);
         }
         for g in p.rgroups(o) {
             if o.kind == OpType::Ok {
